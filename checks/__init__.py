@@ -1,0 +1,1 @@
+"""Property-based verification of the optimal-plasticity claims, and the `plasticity` command."""

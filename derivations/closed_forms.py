@@ -1,0 +1,81 @@
+"""The closed forms, by name, as validated numpy functions.
+
+Every function here is the ``lambdify``'d closed form of a derived result (see
+:mod:`derivations.core`); nothing is typed by hand.  Arguments are keyword-compatible with
+the symbol names of the result.  Array arguments (``lam``, ``c``, ``d``) are summed over
+their last axis.  Each name is resolved on first call so importing this module is cheap.
+
+``raw(name)`` returns the unvalidated function for hot loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from derivations.core import get
+
+#: public name -> (result id, argument names in order)
+SIGNATURES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # eq2: dF ≈ g·dw + ½ dwᵀH dw
+    "second_order_dF": ("eq2", ("g_dot_dw", "dw_H_dw")),
+    # eq4: expected dF of a task-independent change: ‖Δw‖² Tr(H) / (2N)
+    "fluctuation_dF": ("eq4", ("dw_norm", "trace_H", "n")),
+    # eq5: Q[v] = vᵀHv / ‖v‖²
+    "curvature_Q": ("eq5", ("v_H_v", "v_norm")),
+    # eq8: E[dF] = ‖Δc‖ ∇F·Δĉ + ½‖Δc‖² Q[Δc] + ½‖Δε‖² Q[Δε]
+    "expected_dF": ("eq8", ("c_norm", "grad_dot_chat", "eps_norm", "Q_c", "Q_eps")),
+    # eq6: ‖Δc‖* = −∇F·Δĉ / Q[Δc]
+    "optimal_c_norm": ("eq6", ("grad_dot_chat", "Q_c")),
+    # eq9a / eq9b: ‖Δc‖*/‖Δε‖ = sqrt(Q[Δε]/Q[Δc])
+    "steady_state_ratio": ("eq9a", ("Q_eps", "Q_c")),
+    "steady_state_rate_ratio": ("eq9b", ("Q_eps", "Q_c")),
+    # eq10: ‖Δc‖*² = (‖Δε‖² Q[Δε] − 2 E[dF]) / Q[Δc]  (returns ‖Δc‖*)
+    "learning_c_norm": ("eq10", ("eps_norm", "Q_eps", "Q_c", "expected_dF")),
+    # eq11: main claim ‖Δc‖* ≤ ‖Δε‖  ⇔  Q[Δc] ≥ Q[Δε]   (boolean)
+    "main_claim_holds": ("eq11", ("Q_c", "Q_eps")),
+    # eq12: E[Q[Δε]] = Tr(H)/N
+    "expected_Q_isotropic": ("eq12", ("trace_H", "n")),
+    # eq13: Q[∇F] on a quadratic = Σλ³c² / Σλ²c²
+    "Q_gradient_quadratic": ("eq13", ("lam", "c")),
+    # eq14: equal projections: Σλ³/Σλ²  (≥ Σλ/N)
+    "Q_gradient_equal_projections": ("eq14", ("lam",)),
+    # si_mean_hessian: Q[∇F] = Σλ d² / Σ d²
+    "Q_gradient_mean_hessian": ("si_mean_hessian", ("lam", "d")),
+    # si_newton: M independent of H, equal projections: Σλ⁻¹ / Σλ⁻²
+    "Q_newton_independent": ("si_newton", ("lam",)),
+    # si_noisy: ratio of expectations (a²Q̃ + b²Qν)/(a² + b²), a=‖Δc̃‖, b=‖ν‖
+    "Q_noisy_expected": ("si_noisy", ("tilde_norm", "nu_norm", "Q_tilde", "Q_nu")),
+    # si_zeroth_order: E[Q[Δc]] = Tr(H)/N
+    "expected_Q_zeroth_order": ("si_zeroth_order", ("trace_H", "n")),
+    # var_dF: Var ΔF for Δε uniform on the sphere
+    "var_dF": ("var_dF", ("eps_norm", "a_norm", "trace_H", "trace_H2", "n")),
+}
+
+
+def _resolve(name: str, validate: bool) -> Callable[..., np.ndarray]:
+    result_id, expected = SIGNATURES[name]
+    result = get(result_id)
+    if result.arg_names != expected:
+        raise RuntimeError(
+            f"{name}: result {result_id} has arguments {result.arg_names}, expected {expected}"
+        )
+    return result.numeric(validate)
+
+
+def raw(name: str) -> Callable[..., np.ndarray]:
+    """The unvalidated numeric form of ``name`` (for hot loops with known-good inputs)."""
+    return _resolve(name, validate=False)
+
+
+def __getattr__(name: str) -> Callable[..., np.ndarray]:
+    if name in SIGNATURES:
+        fn = _resolve(name, validate=True)
+        globals()[name] = fn
+        return fn
+    raise AttributeError(f"module 'derivations.closed_forms' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *SIGNATURES])

@@ -1,0 +1,1 @@
+"""Numerics: landscapes, exact curvature, plasticity rules and the batched dynamics engine."""
