@@ -187,9 +187,28 @@ def _numeric(result: Result, validate: bool) -> Callable[..., np.ndarray]:
 
 #: document order of the results; every id here must be registered by some module.
 ORDER: tuple[str, ...] = (
-    "eq2", "eq3", "eq4", "eq5", "eq8", "eq6", "eq9a", "eq9b", "eq10", "eq11",
-    "eq12", "eq13", "eq14", "si_mean_hessian", "si_newton", "si_noisy",
-    "si_zeroth_order", "app1", "si_positivity", "lemma_average_case", "table2", "var_dF",
+    "eq2",
+    "eq3",
+    "eq4",
+    "eq5",
+    "eq8",
+    "eq6",
+    "eq9a",
+    "eq9b",
+    "eq10",
+    "eq11",
+    "eq12",
+    "eq13",
+    "eq14",
+    "si_mean_hessian",
+    "si_newton",
+    "si_noisy",
+    "si_zeroth_order",
+    "app1",
+    "si_positivity",
+    "lemma_average_case",
+    "table2",
+    "var_dF",
 )
 
 _BUILDERS: dict[str, Callable[[], Result]] = {}

@@ -41,23 +41,17 @@ def architecture(name: str) -> Architecture:
     try:
         return ARCHITECTURES[name]
     except KeyError:
-        raise ValueError(
-            f"unknown network {name!r}; choose one of {sorted(ARCHITECTURES)}"
-        ) from None
+        raise ValueError(f"unknown network {name!r}; choose one of {sorted(ARCHITECTURES)}") from None
 
 
-def xavier_uniform(
-    rng: np.random.Generator, shape: tuple[int, ...], dtype: type = np.float32
-) -> np.ndarray:
+def xavier_uniform(rng: np.random.Generator, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
     """Glorot/Xavier uniform draw for a weight matrix of shape (..., fan_out, fan_in)."""
     fan_out, fan_in = shape[-2], shape[-1]
     bound = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
 
 
-def init_weights(
-    arch: Architecture, rng: np.random.Generator, dtype: type = np.float32
-) -> list[np.ndarray]:
+def init_weights(arch: Architecture, rng: np.random.Generator, dtype: type = np.float32) -> list[np.ndarray]:
     """A freshly initialised network's weight matrices (the paper's teacher)."""
     return [xavier_uniform(rng, s, dtype) for s in arch.shapes]
 

@@ -1,1 +1,4 @@
-"""One module per `plasticity` subcommand; each defines `HELP`, `add_arguments(parser)` and `run(args) -> int`."""
+"""One module per `plasticity` subcommand.
+
+Each defines `HELP`, `add_arguments(parser)` and `run(args) -> int`.
+"""
