@@ -214,4 +214,3 @@ def parse_expression(text: str, variables: str | Sequence[str]) -> sp.Expr:
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ValueError(f"expression {stripped!r} is undefined or infinite (e.g. a division by zero)")
     return expr
-
