@@ -8,8 +8,10 @@ vector is the row-major concatenation of the matrices (N = 440 nonlinear, 120 li
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
+from scipy.special import expit
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,239 @@ def unpack(w: np.ndarray, arch: Architecture) -> list[np.ndarray]:
         out.append(w[..., start : start + o * i].reshape(*w.shape[:-1], o, i))
         start += o * i
     return out
+
+
+# --------------------------------------------------------------------------- exact maths
+#
+# Layer l (0-based) maps h_l -> a_l = h_l W_lᵀ -> h_{l+1} = φ_l(a_l), with h_0 = X (inputs as
+# rows) and φ the hidden activation on hidden layers, identity on the output layer.  The
+# loss is F = c Σ r², r = out - Y, c = 1/(P·O) (mean over samples × outputs), so the
+# backward signal at the output is δ = 2c·r.  Everything broadcasts over leading axes of w.
+
+
+def _act(arch: Architecture, a: np.ndarray, hidden: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """φ(a), φ'(a), φ''(a) for a hidden (activation) or output (identity) layer."""
+    if not hidden or arch.hidden_activation is None:
+        one = np.ones_like(a)
+        return a, one, np.zeros_like(a)
+    if arch.hidden_activation == "sigmoid":
+        s = expit(a)
+        d1 = s * (1.0 - s)
+        return s, d1, d1 * (1.0 - 2.0 * s)
+    raise ValueError(f"unsupported hidden activation {arch.hidden_activation!r}; use 'sigmoid' or None")
+
+
+def check_inputs(arch: Architecture, X: object, name: str = "inputs") -> np.ndarray:
+    """Inputs as a finite float64 array (P, n_in), or a ValueError naming the problem."""
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a numeric array") from None
+    if X.ndim != 2 or X.shape[1] != arch.sizes[0] or X.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (P, {arch.sizes[0]}) with P ≥ 1; got {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{name} contain NaN or inf")
+    return X
+
+
+class Pass:
+    """One exact forward pass at weights ``w`` (N,) or a batch (..., N), with its derivatives.
+
+    Holds the activations and their first and second derivatives so that the loss, the
+    gradient, the Hessian and any number of Hessian-vector products at this point cost no
+    further forward passes.
+    """
+
+    def __init__(self, arch: Architecture, w: np.ndarray, X: np.ndarray, Y: np.ndarray) -> None:
+        self.arch = arch
+        self.w = np.asarray(w, dtype=np.float64)
+        self.Ws = unpack(self.w, arch)
+        self.X = X
+        L = len(self.Ws)
+        self.h = [X]  # inputs of each layer
+        self.a: list[np.ndarray] = []
+        self.d1: list[np.ndarray] = []
+        self.d2: list[np.ndarray] = []
+        for l, W in enumerate(self.Ws):
+            a = self.h[-1] @ np.swapaxes(W, -1, -2)
+            h, d1, d2 = _act(arch, a, hidden=l < L - 1)
+            self.a.append(a)
+            self.d1.append(d1)
+            self.d2.append(d2)
+            self.h.append(h)
+        self.out = self.h[-1]
+        if Y.shape != self.out.shape[-2:]:
+            raise ValueError(f"targets must have shape {self.out.shape[-2:]}; got {Y.shape}")
+        self.r = self.out - Y
+        P, O = self.out.shape[-2:]
+        self.c2 = 2.0 / (P * O)  # d(loss)/d(out) = c2 · r
+        self._deltas: list[np.ndarray] | None = None
+
+    @property
+    def loss(self) -> np.ndarray:
+        """Mean squared error over samples × outputs (a scalar array, or (...,) for a batch)."""
+        return np.mean(self.r * self.r, axis=(-2, -1))
+
+    def deltas(self) -> list[np.ndarray]:
+        """δ_l = ∂F/∂a_l for every layer (backpropagation)."""
+        if self._deltas is None:
+            L = len(self.Ws)
+            ds = [np.empty(0)] * L
+            d = self.c2 * self.r
+            ds[L - 1] = d
+            for l in range(L - 1, 0, -1):
+                d = (d @ self.Ws[l]) * self.d1[l - 1]
+                ds[l - 1] = d
+            self._deltas = ds
+        return self._deltas
+
+    def gradient(self) -> np.ndarray:
+        """Exact ∇F (..., N) in the flat layout of :func:`pack`."""
+        ds = self.deltas()
+        return pack([np.swapaxes(d, -1, -2) @ h for d, h in zip(ds, self.h[:-1], strict=True)])
+
+    def hvp(self, V: np.ndarray) -> np.ndarray:
+        """Exact ∇²F·v by the R-operator (forward-over-reverse by hand), v of shape (..., N).
+
+        V's leading axes broadcast against the point's: one point with V (k, N) gives k
+        products; a batch of points (k, N) with V (k, N) gives row-paired products.
+        """
+        Vs = unpack(V, self.arch)
+        ds = self.deltas()
+        L = len(self.Ws)
+        # forward R-pass: R(a_l), R(h_l)
+        Rh = [np.zeros(())]  # R(h_0) = 0: inputs do not depend on w
+        Ra = []
+        for l in range(L):
+            ra = self.h[l] @ np.swapaxes(Vs[l], -1, -2)
+            if l > 0:
+                ra = ra + Rh[l] @ np.swapaxes(self.Ws[l], -1, -2)
+            Ra.append(ra)
+            Rh.append(self.d1[l] * ra)
+        # backward R-pass: R(δ_l), R(g_l)
+        Rg = [np.empty(0)] * L
+        rd = self.c2 * Ra[L - 1]
+        for l in range(L - 1, -1, -1):
+            g = np.swapaxes(rd, -1, -2) @ self.h[l]
+            if l > 0:
+                g = g + np.swapaxes(ds[l], -1, -2) @ Rh[l]
+            Rg[l] = g
+            if l > 0:
+                back = ds[l] @ self.Ws[l]
+                rd = (rd @ self.Ws[l] + ds[l] @ Vs[l]) * self.d1[l - 1] + back * self.d2[l - 1] * Ra[l - 1]
+        lead = np.broadcast_shapes(self.w.shape[:-1], np.shape(V)[:-1])
+        return pack([np.broadcast_to(g, (*lead, *g.shape[-2:])) for g in Rg])
+
+    def hessian(self) -> np.ndarray:
+        """Exact ∇²F (N, N) built from its structure: Gauss-Newton blocks plus the φ'' term.
+
+        Structured for one or two layers (the paper's networks); deeper networks fall back
+        to exact HVPs against the identity.
+        """
+        if self.w.ndim != 1:
+            raise ValueError("hessian is for a single weight vector (N,), not a batch")
+        L = len(self.Ws)
+        X, s = self.X, self.c2
+        if L == 1:
+            O = self.Ws[0].shape[0]
+            return np.kron(np.eye(O), s * (X.T @ X))
+        if L > 2:
+            H = self.hvp(np.eye(self.arch.n_weights))
+            return 0.5 * (H + H.T)
+        W2 = self.Ws[1]
+        O, Hd = W2.shape
+        P, I = X.shape
+        h, D, E, r = self.h[1], self.d1[0], self.d2[0], self.r
+        n1 = Hd * I
+        Z = (D[:, :, None] * X[:, None, :]).reshape(P, n1)  # ∂a-sensitivity rows: D_pj x_pi
+        out = np.empty((n1 + O * Hd, n1 + O * Hd))
+        # W1-W1: Gauss-Newton  s·(W2ᵀW2)[j,j'] Σ_p D_pj D_pj' x_pi x_pi'
+        G = W2.T @ W2
+        H11 = (Z.T @ Z).reshape(Hd, I, Hd, I)
+        H11 *= (s * G)[:, None, :, None]
+        # ... plus φ'' term, block diagonal in j: s·Σ_p (r W2)_pj E_pj x_pi x_pi'
+        rE = (r @ W2) * E  # (P, Hd)
+        B = np.matmul((rE.T[:, :, None] * X[None, :, :]).transpose(0, 2, 1), X)  # (Hd, I, I)
+        jj = np.arange(Hd)
+        H11[jj, :, jj, :] += s * B
+        out[:n1, :n1] = H11.reshape(n1, n1)
+        # W1-W2: Gauss-Newton  s·W2[k,j] Σ_p D_pj x_pi h_pj'  plus  δ_jj' s·Σ_p r_pk D_pj x_pi
+        T = (Z.T @ h).reshape(Hd, I, Hd)  # [j, i, j']
+        H12 = s * T[:, :, None, :] * W2.T[:, None, :, None]  # [j, i, k, j']
+        S = (Z.T @ r).reshape(Hd, I, O)  # [j, i, k]
+        H12[jj, :, :, jj] += s * S
+        H12 = H12.reshape(n1, O * Hd)
+        out[:n1, n1:] = H12
+        out[n1:, :n1] = H12.T
+        # W2-W2: s·δ_kk' (hᵀh)[j,j']
+        out[n1:, n1:] = np.kron(np.eye(O), s * (h.T @ h))
+        return out
+
+
+def forward(arch: Architecture, w: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Network outputs (..., P, n_out) at weights w (..., N) on inputs X (P, n_in), zero biases."""
+    X = check_inputs(arch, X)
+    out = X
+    Ws = unpack(np.asarray(w, dtype=np.float64), arch)
+    for l, W in enumerate(Ws):
+        out = _act(arch, out @ np.swapaxes(W, -1, -2), hidden=l < len(Ws) - 1)[0]
+    return out
+
+
+def _pass(arch: Architecture, w: np.ndarray, X: np.ndarray, Y: np.ndarray) -> Pass:
+    X = check_inputs(arch, X)
+    w = np.asarray(w, dtype=np.float64)
+    if not np.all(np.isfinite(w)):
+        raise ValueError("weights contain NaN or inf")
+    Y = np.asarray(Y, dtype=np.float64)
+    if not np.all(np.isfinite(Y)):
+        raise ValueError("targets contain NaN or inf")
+    return Pass(arch, w, X, Y)
+
+
+def loss(arch: Architecture, w: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """MSE (mean over samples × outputs) of the network at w (..., N) against targets Y."""
+    return _pass(arch, w, X, Y).loss
+
+
+def gradient(arch: Architecture, w: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Exact gradient (..., N) of :func:`loss` by backpropagation."""
+    return _pass(arch, w, X, Y).gradient()
+
+
+def hessian(arch: Architecture, w: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Exact Hessian (N, N) of :func:`loss` at one weight vector, built from its structure."""
+    return _pass(arch, w, X, Y).hessian()
+
+
+def hvp(arch: Architecture, w: np.ndarray, X: np.ndarray, Y: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Exact Hessian-vector product(s) ∇²F(w)·v for V of shape (N,) or (k, N)."""
+    V = np.asarray(V, dtype=np.float64)
+    if V.ndim not in (1, 2) or V.shape[-1] != arch.n_weights:
+        raise ValueError(f"V must have shape ({arch.n_weights},) or (k, {arch.n_weights}); got {V.shape}")
+    return _pass(arch, w, X, Y).hvp(V)
+
+
+class StudentTeacher(NamedTuple):
+    """The paper's starting point: teacher weights, perturbed student weights, inputs."""
+
+    teacher: np.ndarray  # (N,) float64
+    student: np.ndarray  # (N,) float64, teacher × (1 + perturbation·z)
+    inputs: np.ndarray  # (n_inputs, n_in) float64, N(0, 1)
+
+
+def student_teacher(
+    arch: Architecture, rng: np.random.Generator, n_inputs: int = 1000, perturbation: float = 1e-3
+) -> StudentTeacher:
+    """Teacher = fresh Xavier-uniform net; student = teacher × (1 + perturbation·z), z ~ N(0,1)
+    one scalar; inputs X ~ N(0,1) of shape (n_inputs, n_in).  Draw order: teacher, z, X."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy.random.Generator")
+    if isinstance(n_inputs, bool) or not isinstance(n_inputs, int | np.integer) or n_inputs < 1:
+        raise ValueError(f"n_inputs must be a positive integer; got {n_inputs!r}")
+    if not np.isfinite(perturbation):
+        raise ValueError(f"perturbation must be finite; got {perturbation!r}")
+    teacher = pack(init_weights(arch, rng, dtype=np.float64))
+    z = rng.standard_normal()
+    X = rng.standard_normal((int(n_inputs), arch.sizes[0]))
+    return StudentTeacher(teacher, teacher * (1.0 + perturbation * z), X)

@@ -1,0 +1,191 @@
+"""Curvature of a landscape, matrix-free: Q_w[v], Tr(∇²F)/N, extreme eigenvalues, spectrum.
+
+Everything here needs only Hessian-vector products, so it scales to landscapes with N in
+the hundreds of thousands; small N uses exact dense methods.  The final ratio of
+Q[v] = vᵀ∇²F v / ‖v‖² (eq5) is evaluated by ``derivations.closed_forms`` -- never retyped.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse.linalg as spla
+
+from derivations import closed_forms
+from numerics.landscapes import Landscape, _check_square_symmetric, check_directions, check_point
+
+__all__ = [
+    "Estimate",
+    "Extremes",
+    "Q",
+    "Q_from_hessian",
+    "Q_from_products",
+    "trace_over_n",
+    "extreme_eigenvalues",
+    "spectrum",
+    "EXACT_MAX_N",
+]
+
+#: at or below this N, trace_over_n / extreme_eigenvalues default to exact dense methods
+EXACT_MAX_N = 2000
+
+
+class Estimate(NamedTuple):
+    """A number with its standard error (0 when exact) and how it was obtained."""
+
+    value: float
+    stderr: float
+    method: str
+
+
+class Extremes(NamedTuple):
+    """Smallest and largest eigenvalue of ∇²F at a point; ``min < 0`` means indefinite."""
+
+    min: float
+    max: float
+    method: str
+
+    @property
+    def is_indefinite(self) -> bool:
+        return self.min < 0
+
+
+def Q_from_products(v_H_v: np.ndarray, v_norm: np.ndarray) -> np.ndarray:
+    """Q = vᵀHv / ‖v‖² from its two ingredients, via the registered closed form of eq5."""
+    v_norm = np.asarray(v_norm, dtype=np.float64)
+    if np.any(v_norm <= 0):
+        raise ValueError("Q[v] is undefined for a direction v of zero norm")
+    return np.asarray(closed_forms.raw("curvature_Q")(np.asarray(v_H_v, dtype=np.float64), v_norm))
+
+
+def _q_from(V: np.ndarray, HV: np.ndarray) -> np.ndarray | float:
+    vhv = np.einsum("...i,...i->...", V, HV)
+    q = Q_from_products(vhv, np.linalg.norm(V, axis=-1))
+    return float(q) if V.ndim == 1 else q
+
+
+def Q(landscape: Landscape, w: np.ndarray, V: np.ndarray) -> np.ndarray | float:
+    """Q_w[v] = vᵀ∇²F(w)v / ‖v‖² for V (n,) → float or V (k, n) → (k,), from HVPs only."""
+    w = check_point(w, landscape.n)
+    V = check_directions(V, landscape.n, "V")
+    return _q_from(V, landscape.hvp(w, V))
+
+
+def Q_from_hessian(H: np.ndarray, V: np.ndarray) -> np.ndarray | float:
+    """Q[v] for a given symmetric Hessian H (n, n) and V (n,) → float or (k, n) → (k,)."""
+    H = _check_square_symmetric(H)
+    V = check_directions(V, H.shape[0], "V")
+    return _q_from(V, V @ H)
+
+
+def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    if rng is None:
+        return np.random.default_rng(0)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise ValueError(
+        f"rng must be a numpy.random.Generator, an integer seed or None; got {type(rng).__name__}"
+    )
+
+
+def _diagonal(landscape: Landscape, w: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """diag(∇²F) exactly, from HVPs of basis vectors in chunks (never an N×N HVP block)."""
+    n = landscape.n
+    diag = np.empty(n)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        E = np.zeros((stop - start, n))
+        E[np.arange(stop - start), np.arange(start, stop)] = 1.0
+        HE = np.asarray(landscape.hvp(w, E))
+        diag[start:stop] = HE[np.arange(stop - start), np.arange(start, stop)]
+    return diag
+
+
+def trace_over_n(
+    landscape: Landscape,
+    w: np.ndarray,
+    *,
+    exact: bool | None = None,
+    n_probes: int = 64,
+    rng: np.random.Generator | int | None = None,
+) -> Estimate:
+    """Tr(∇²F(w))/N: exact from basis-vector HVPs for small N, else Hutchinson's estimator.
+
+    Hutchinson: mean of zᵀ∇²F z / N over ``n_probes`` Rademacher probes z (unbiased), with
+    the standard error of that mean.  ``exact=None`` chooses exact when N ≤ EXACT_MAX_N.
+    ``rng`` (Generator or seed; None means seed 0) makes the probes reproducible.
+    """
+    w = check_point(w, landscape.n)
+    n = landscape.n
+    if exact is None:
+        exact = n <= EXACT_MAX_N
+    if exact:
+        return Estimate(float(np.sum(_diagonal(landscape, w)) / n), 0.0, "exact")
+    if isinstance(n_probes, bool) or not isinstance(n_probes, int | np.integer) or n_probes < 2:
+        raise ValueError(
+            f"n_probes must be an integer ≥ 2 (a standard error needs two probes); got {n_probes!r}"
+        )
+    gen = _as_rng(rng)
+    samples = np.empty(n_probes)
+    chunk = 64
+    for start in range(0, n_probes, chunk):
+        k = min(chunk, n_probes - start)
+        Z = gen.choice(np.array([-1.0, 1.0]), size=(k, n))
+        HZ = np.asarray(landscape.hvp(w, Z))
+        samples[start : start + k] = np.einsum("ki,ki->k", Z, HZ) / n
+    return Estimate(float(np.mean(samples)), float(np.std(samples, ddof=1) / np.sqrt(n_probes)), "hutchinson")
+
+
+def _operator(landscape: Landscape, w: np.ndarray) -> spla.LinearOperator:
+    n = landscape.n
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        return np.asarray(landscape.hvp(w, np.asarray(v, dtype=np.float64).reshape(n)))
+
+    def matmat(V: np.ndarray) -> np.ndarray:
+        return np.asarray(landscape.hvp(w, np.asarray(V, dtype=np.float64).T)).T
+
+    return spla.LinearOperator((n, n), matvec=matvec, matmat=matmat, rmatvec=matvec, dtype=np.float64)
+
+
+def extreme_eigenvalues(
+    landscape: Landscape,
+    w: np.ndarray,
+    *,
+    exact: bool | None = None,
+    tol: float = 1e-8,
+    rng: np.random.Generator | int | None = None,
+) -> Extremes:
+    """Smallest and largest eigenvalues of ∇²F(w): dense ``eigvalsh`` for small N, Lanczos
+    (``scipy.sparse.linalg.eigsh`` on an HVP LinearOperator) for large N.
+
+    A negative minimum means the Hessian is indefinite at w -- reported, never hidden.
+    ``tol`` is eigsh's relative accuracy; ``rng`` seeds its start vector (reproducible).
+    """
+    w = check_point(w, landscape.n)
+    n = landscape.n
+    if exact is None:
+        exact = n <= EXACT_MAX_N
+    if exact or n < 3:
+        lam = np.linalg.eigvalsh(_check_square_symmetric(landscape.hessian(w), "hessian"))
+        return Extremes(float(lam[0]), float(lam[-1]), "dense")
+    op = _operator(landscape, w)
+    v0 = _as_rng(rng).standard_normal(n)
+    lo = spla.eigsh(op, k=1, which="SA", tol=tol, v0=v0, return_eigenvectors=False)
+    hi = spla.eigsh(op, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
+    return Extremes(float(lo[0]), float(hi[0]), "lanczos")
+
+
+def spectrum(landscape: Landscape, w: np.ndarray, *, max_n: int = 5000) -> np.ndarray:
+    """All eigenvalues of ∇²F(w), ascending (dense; refuses N > ``max_n``, use
+    :func:`extreme_eigenvalues` or :func:`trace_over_n` there)."""
+    w = check_point(w, landscape.n)
+    if landscape.n > max_n:
+        raise ValueError(
+            f"spectrum of an N={landscape.n} Hessian needs a dense {landscape.n}² matrix (max_n={max_n}); "
+            "use extreme_eigenvalues or trace_over_n, which are matrix-free"
+        )
+    return np.linalg.eigvalsh(_check_square_symmetric(landscape.hessian(w), "hessian"))
