@@ -1,0 +1,227 @@
+"""Fluctuation/compensation dynamics on any :class:`~numerics.landscapes.Landscape`.
+
+Each step moves every simulated network by w ← w + Δc + Δε, where Δε is white noise of
+fixed norm ‖Δε‖ and Δc is a named compensatory rule of norm ratio·‖Δε‖, evaluated at the
+current w.  All (ratios × repetitions) runs advance together as rows of one array, so one
+``grad_batch`` per step serves the whole sweep.  The run records the loss and gradient norm
+after every step and, on request, Q[Δc] and Q[Δε] of every step; :class:`LandscapeRun`
+summarises the steady state over the final ``window`` steps (means with standard errors
+across repetitions) and the best ratio predicted from the measured Q's by eq9a.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from derivations import closed_forms
+from numerics import rules as R
+from numerics.curvature import Q_from_products
+from numerics.landscapes import Landscape, hvp_batch
+
+__all__ = ["RULES", "LandscapeRun", "simulate", "window_stats"]
+
+#: the compensation rules simulate() knows ("noisy_gradient" needs snr; "beeline" needs w_star)
+RULES = ("gradient", "noisy_gradient", "zeroth_order", "newton", "beeline")
+
+
+def window_stats(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Steady-state mean and its standard error for records x (n_ratios, reps, steps).
+
+    Each run's records are averaged over the final ``window`` steps (NaNs, i.e. undefined
+    records, ignored); the mean over repetitions is returned with its standard error
+    s.d./√reps (NaN when there is a single repetition: no spread to estimate it from).
+    """
+    with np.errstate(all="ignore"):
+        tail = x[..., -window:]
+        ok = np.isfinite(tail)
+        per_run = np.where(ok.any(-1), np.nansum(tail, -1) / np.maximum(ok.sum(-1), 1), np.nan)
+        reps = per_run.shape[-1]
+        mean = np.mean(per_run, axis=-1)
+        se = np.std(per_run, axis=-1, ddof=1) / np.sqrt(reps) if reps > 1 else np.full(mean.shape, np.nan)
+    return mean, se
+
+
+@dataclass(frozen=True)
+class LandscapeRun:
+    """The records of a :func:`simulate` sweep and their steady-state summaries.
+
+    Arrays are indexed (ratio, repetition, step).  ``q_c``/``q_eps`` are None unless
+    ``record_q`` was set; ``q_c`` is NaN where ratio = 0 (no compensation: Q undefined).
+    """
+
+    rule: str
+    ratios: np.ndarray  # (R,)
+    eps_norm: float
+    snr: float | None
+    steps: int
+    reps: int
+    window: int
+    loss: np.ndarray  # (R, reps, steps) loss after each step
+    grad_norm: np.ndarray  # (R, reps, steps) ‖∇F‖ after each step
+    q_c: np.ndarray | None  # (R, reps, steps) Q[Δc] at the point where Δc was taken
+    q_eps: np.ndarray | None  # (R, reps, steps) Q[Δε] at the same point
+    final_w: np.ndarray  # (R, reps, n)
+
+    def _stats(self, x: np.ndarray | None, what: str) -> tuple[np.ndarray, np.ndarray]:
+        if x is None:
+            raise ValueError(f"{what} was not recorded: run simulate(..., record_q=True)")
+        return window_stats(x, self.window)
+
+    @property
+    def steady_loss(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, standard error) over repetitions of each run's mean loss in the window, per ratio."""
+        return self._stats(self.loss, "loss")
+
+    @property
+    def steady_grad_norm(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, standard error) of the steady-state gradient norm, per ratio."""
+        return self._stats(self.grad_norm, "grad_norm")
+
+    @property
+    def steady_q_c(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, standard error) of the steady-state Q[Δc], per ratio."""
+        return self._stats(self.q_c, "Q[Δc]")
+
+    @property
+    def steady_q_eps(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, standard error) of the steady-state Q[Δε], per ratio."""
+        return self._stats(self.q_eps, "Q[Δε]")
+
+    @property
+    def best_ratio(self) -> float:
+        """The simulated ratio with the lowest steady-state loss."""
+        return float(self.ratios[int(np.nanargmin(self.steady_loss[0]))])
+
+    def predicted_ratio(self) -> np.ndarray:
+        """√(Q[Δε]/Q[Δc]) (eq9a) from each ratio's measured steady-state Q's (NaN where
+        Q[Δc] is undefined or the Q's are not both positive, where eq9a does not apply)."""
+        qc, qe = self.steady_q_c[0], self.steady_q_eps[0]
+        out = np.full(qc.shape, np.nan)
+        ok = np.isfinite(qc) & np.isfinite(qe) & (qc > 0) & (qe > 0)
+        if np.any(ok):
+            out[ok] = closed_forms.raw("steady_state_ratio")(qe[ok], qc[ok])
+        return out
+
+
+def _check_positive_int(x: object, name: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, int | np.integer) or x < 1:
+        raise ValueError(f"{name} must be a positive integer; got {x!r}")
+    return int(x)
+
+
+def simulate(
+    landscape: Landscape,
+    w0: np.ndarray,
+    *,
+    rule: str,
+    eps_norm: float,
+    ratios: np.ndarray | list[float],
+    steps: int,
+    reps: int,
+    rng: np.random.Generator,
+    window: int,
+    record_q: bool = False,
+    snr: float | None = None,
+) -> LandscapeRun:
+    """Run fluctuation + compensation dynamics for every (ratio, repetition) at once.
+
+    ``w0`` is the start: (n,) for all runs, (reps, n) per repetition or (R, reps, n).
+    Each step: Δε = white noise of norm ``eps_norm``; Δc = ``rule`` at w with norm
+    ratio·eps_norm (``noisy_gradient`` adds noise at signal-to-noise ``snr``, its norm then
+    exact only up to the overlap, as in the paper); w ← w + Δc + Δε.  Deterministic for a
+    given ``rng`` state.  Raises ValueError on bad input or if the loss stops being finite.
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; choose one of {list(RULES)}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy.random.Generator")
+    steps = _check_positive_int(steps, "steps")
+    reps = _check_positive_int(reps, "reps")
+    window = _check_positive_int(window, "window")
+    if window > steps:
+        raise ValueError(f"window ({window}) must not exceed steps ({steps})")
+    eps_norm = float(eps_norm)
+    if not (np.isfinite(eps_norm) and eps_norm >= 0):
+        raise ValueError(f"eps_norm must be a non-negative finite number; got {eps_norm!r}")
+    ratios = np.atleast_1d(np.asarray(ratios, dtype=np.float64))
+    if ratios.ndim != 1 or ratios.size == 0 or not np.all(np.isfinite(ratios)) or np.any(ratios < 0):
+        raise ValueError(f"ratios must be a non-empty list of non-negative finite numbers; got {ratios!r}")
+    if rule == "noisy_gradient":
+        if snr is None:
+            raise ValueError("rule 'noisy_gradient' needs snr (signal-to-noise γ₁/γ₂; inf = pure gradient)")
+        R.gammas(1.0, snr)  # validates snr
+    elif snr is not None:
+        raise ValueError(f"snr applies only to rule 'noisy_gradient', not {rule!r}")
+    if rule == "beeline" and landscape.w_star is None:
+        raise ValueError("rule 'beeline' needs a landscape with a known minimum (w_star is None)")
+
+    n = landscape.n
+    n_ratios = ratios.size
+    try:
+        start = np.broadcast_to(np.asarray(w0, dtype=np.float64), (n_ratios, reps, n))
+    except ValueError:
+        raise ValueError(
+            f"w0 must have shape ({n},), ({reps}, {n}) or ({n_ratios}, {reps}, {n}); got {np.shape(w0)}"
+        ) from None
+    if not np.all(np.isfinite(start)):
+        raise ValueError("w0 contains NaN or inf")
+    K = n_ratios * reps
+    W = start.reshape(K, n).copy()
+    c_norm = np.repeat(ratios * eps_norm, reps)  # (K,) row r*reps + j has ratio r
+    compensating = c_norm > 0
+
+    loss = np.empty((K, steps))
+    grad_norm = np.empty((K, steps))
+    q_c = np.full((K, steps), np.nan) if record_q else None
+    q_eps = np.empty((K, steps)) if record_q else None
+    G = landscape.grad_batch(W)
+    for t in range(steps):
+        if rule == "gradient":
+            dc = R.gradient(G, c_norm)
+        elif rule == "noisy_gradient":
+            dc = R.noisy_gradient(G, rng, c_norm, snr)
+        elif rule == "zeroth_order":
+            dc = R.zeroth_order(landscape, W, rng, c_norm)
+        elif rule == "newton":
+            dc = R.newton(landscape, W, c_norm)
+        else:
+            dc = R.beeline(W, landscape.w_star, c_norm)
+        de = R.fluctuation(rng, (K, n), eps_norm)
+        if record_q:
+            if np.any(compensating):
+                Hc = hvp_batch(landscape, W[compensating], dc[compensating])
+                q_c[compensating, t] = Q_from_products(
+                    np.einsum("ki,ki->k", dc[compensating], Hc), np.linalg.norm(dc[compensating], axis=-1)
+                )
+            if eps_norm > 0:
+                He = hvp_batch(landscape, W, de)
+                q_eps[:, t] = Q_from_products(np.einsum("ki,ki->k", de, He), np.linalg.norm(de, axis=-1))
+            else:
+                q_eps[:, t] = np.nan
+        W = W + dc + de
+        lt = np.asarray(landscape.loss_batch(W), dtype=np.float64)
+        if not np.all(np.isfinite(lt)) or not np.all(np.isfinite(W)):
+            raise ValueError(f"simulation diverged at step {t + 1}: loss or weights not finite")
+        G = landscape.grad_batch(W)
+        loss[:, t] = lt
+        grad_norm[:, t] = np.linalg.norm(G, axis=-1)
+
+    def shape(x: np.ndarray | None) -> np.ndarray | None:
+        return None if x is None else x.reshape(n_ratios, reps, steps)
+
+    return LandscapeRun(
+        rule=rule,
+        ratios=ratios,
+        eps_norm=eps_norm,
+        snr=None if snr is None else float(snr),
+        steps=steps,
+        reps=reps,
+        window=window,
+        loss=shape(loss),
+        grad_norm=shape(grad_norm),
+        q_c=shape(q_c),
+        q_eps=shape(q_eps),
+        final_w=W.reshape(n_ratios, reps, n),
+    )

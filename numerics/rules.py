@@ -1,0 +1,210 @@
+"""Plasticity rules as batched functions of the state, returning one step per row.
+
+Every function works on arrays of shape (..., n) (one row per network / repetition) and
+takes its randomness from a passed ``numpy.random.Generator``.  Magnitudes are the step
+norms ‖Δ‖ (scalars or arrays over the leading axes); a negative or non-finite magnitude
+raises ``ValueError``.
+
+* :func:`fluctuation`     -- white noise Δε of fixed norm (task-independent change);
+* :func:`gradient`        -- Δc = -m ∇F/‖∇F‖ (pure gradient descent direction);
+* :func:`noisy_gradient`  -- Δc = -γ₁ ∇F/‖∇F‖ + γ₂ ν/‖ν‖, γ's from magnitude and SNR (:func:`gammas`);
+* :func:`zeroth_order`    -- REINFORCE-like: probe a random direction, keep or oppose it;
+* :func:`newton`          -- Δc along -(∇²F)⁻¹∇F (needs ∇²F positive definite);
+* :func:`beeline`         -- Δc straight towards the known minimum w*.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numerics.landscapes import EPS, Landscape, Quadratic
+
+__all__ = ["fluctuation", "gammas", "gradient", "noisy_gradient", "zeroth_order", "newton", "beeline"]
+
+
+def _magnitude(magnitude: object, name: str = "magnitude") -> np.ndarray:
+    try:
+        m = np.asarray(magnitude, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric") from None
+    if not np.all(np.isfinite(m)):
+        raise ValueError(f"{name} must be finite")
+    if np.any(m < 0):
+        raise ValueError(f"{name} must be non-negative (it is a step norm); got {magnitude!r}")
+    return m
+
+
+def _rows(x: object, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a numeric array") from None
+    if arr.ndim == 0 or arr.shape[-1] == 0:
+        raise ValueError(f"{name} must have shape (..., n) with n ≥ 1; got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return arr
+
+
+def _unit(x: np.ndarray, name: str) -> np.ndarray:
+    """Rows of x divided by their norms; a zero row has no direction -> ValueError."""
+    norm = np.linalg.norm(x, axis=-1, keepdims=True)
+    if np.any(norm == 0):
+        raise ValueError(f"{name} has zero norm in some row, so its direction is undefined")
+    return x / norm
+
+
+def _rng(rng: object) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+    return rng
+
+
+def _per_row(m: np.ndarray, lead: tuple[int, ...], name: str = "magnitude") -> np.ndarray:
+    """A magnitude broadcast to the leading shape, with a trailing axis for the rows."""
+    try:
+        return np.broadcast_to(m, lead)[..., None]
+    except ValueError:
+        raise ValueError(f"{name} of shape {m.shape} does not fit the leading shape {lead}") from None
+
+
+def fluctuation(rng: np.random.Generator, shape: tuple[int, ...], norm: float | np.ndarray) -> np.ndarray:
+    """White-noise steps Δε of shape ``shape`` (..., n), each row of norm exactly ``norm``.
+
+    Directions are isotropic (a standard normal vector normalised), so E[Q[Δε]] = Tr(∇²F)/N.
+    """
+    shape = tuple(int(s) for s in np.atleast_1d(shape))
+    if len(shape) == 0 or shape[-1] < 1 or any(s < 0 for s in shape):
+        raise ValueError(f"shape must be (..., n) with n ≥ 1; got {shape}")
+    m = _magnitude(norm, "norm")
+    xi = _rng(rng).standard_normal(shape)
+    return _per_row(m, shape[:-1], "norm") * _unit(xi, "fluctuation draw")
+
+
+def gammas(magnitude: float | np.ndarray, snr: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(γ₁, γ₂) = (m·r/√(1+r²), m/√(1+r²)) for magnitude m and signal-to-noise r = γ₁/γ₂.
+
+    ``snr = inf`` is pure gradient (γ₂ = 0); ``snr = 0`` pure noise (γ₁ = 0); γ₁² + γ₂² = m².
+    """
+    m = _magnitude(magnitude)
+    try:
+        r = np.asarray(snr, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("snr must be numeric") from None
+    if np.any(np.isnan(r)) or np.any(r < 0):
+        raise ValueError(f"snr (signal-to-noise γ₁/γ₂) must be ≥ 0 (inf allowed); got {snr!r}")
+    with np.errstate(divide="ignore", over="ignore"):
+        # r/√(1+r²) written as 1/√(1+r⁻²) so that r = inf gives exactly 1 (and r = 0 gives 0)
+        g1 = m / np.sqrt(1.0 + 1.0 / (r * r))
+        g2 = m / np.sqrt(1.0 + r * r)
+    return g1, g2
+
+
+def gradient(grad: np.ndarray, magnitude: float | np.ndarray) -> np.ndarray:
+    """Δc = -m ∇F/‖∇F‖ for gradients (..., n): steepest descent of norm exactly m."""
+    g = _rows(grad, "grad")
+    m = _magnitude(magnitude)
+    return -_per_row(m, g.shape[:-1]) * _unit(g, "grad")
+
+
+def noisy_gradient(
+    grad: np.ndarray, rng: np.random.Generator, magnitude: float | np.ndarray, snr: float | np.ndarray
+) -> np.ndarray:
+    """Δc = -γ₁ ∇F/‖∇F‖ + γ₂ ν/‖ν‖ with fresh ν ~ N(0, I) per row and (γ₁, γ₂) = gammas(m, snr).
+
+    As in the paper, the two parts are added without renormalising, so ‖Δc‖ is m only up
+    to the overlap ν̂·ĝ (of order 1/√n); with snr = inf it is exactly m.
+    """
+    g = _rows(grad, "grad")
+    g1, g2 = gammas(magnitude, snr)
+    lead = g.shape[:-1]
+    step = -_per_row(g1, lead, "γ₁") * _unit(g, "grad")
+    if np.any(g2 > 0):
+        nu = _rng(rng).standard_normal(g.shape)
+        step = step + _per_row(g2, lead, "γ₂") * _unit(nu, "noise draw")
+    return step
+
+
+def zeroth_order(
+    landscape: Landscape,
+    w: np.ndarray,
+    rng: np.random.Generator,
+    magnitude: float | np.ndarray,
+    *,
+    probe: float | None = None,
+) -> np.ndarray:
+    """REINFORCE-like compensation: probe a random unit direction u, keep or oppose it.
+
+    The directional derivative is estimated from loss differences only,
+    d = (F(w + δu) - F(w - δu)) / 2δ with δ = ``probe`` or eps^(1/3)·max(1, ‖w‖), and the
+    step is -m·sign(d)·u (a tie d = 0 steps along -u).  The direction u is isotropic and
+    independent of ∇²F, so E[Q[Δc]] = Tr(∇²F)/N (si_zeroth_order).  w is (n,) or (k, n).
+    """
+    W = _rows(w, "w")
+    if W.shape[-1] != landscape.n or W.ndim > 2:
+        raise ValueError(f"w must have shape ({landscape.n},) or (k, {landscape.n}); got {W.shape}")
+    m = _magnitude(magnitude)
+    if probe is not None and not (np.isfinite(probe) and probe > 0):
+        raise ValueError(f"probe must be a positive finite step; got {probe!r}")
+    u = fluctuation(rng, W.shape, 1.0)
+    if probe is None:
+        delta = EPS ** (1 / 3) * np.maximum(1.0, np.linalg.norm(W, axis=-1))
+    else:
+        delta = np.full(W.shape[:-1], float(probe))
+    if W.ndim == 1:
+        diff = landscape.loss(W + delta * u) - landscape.loss(W - delta * u)
+    else:
+        diff = landscape.loss_batch(W + delta[:, None] * u) - landscape.loss_batch(W - delta[:, None] * u)
+    sign = np.where(np.asarray(diff) < 0, -1.0, 1.0)
+    return -(_per_row(m, W.shape[:-1]) * sign[..., None]) * u
+
+
+def newton(landscape: Landscape, w: np.ndarray, magnitude: float | np.ndarray) -> np.ndarray:
+    """Δc of norm m along the Newton direction -(∇²F)⁻¹∇F, for w (n,) or (k, n).
+
+    The Newton step descends only where ∇²F is positive definite; a singular or indefinite
+    Hessian (smallest eigenvalue ≤ N·eps·‖∇²F‖) raises ValueError saying which.
+    """
+    W = _rows(w, "w")
+    if W.shape[-1] != landscape.n or W.ndim > 2:
+        raise ValueError(f"w must have shape ({landscape.n},) or (k, {landscape.n}); got {W.shape}")
+    m = _magnitude(magnitude)
+    rows = W.reshape(-1, landscape.n)
+    directions = np.empty_like(rows)
+    if isinstance(landscape, Quadratic):  # constant Hessian: one eigen-decomposition serves every row
+        lam, U = landscape.eigvals, landscape.eigvecs
+        _require_positive_definite(lam)
+        G = landscape.grad_batch(rows)
+        directions = -((G @ U) / lam) @ U.T
+    else:
+        for i, x in enumerate(rows):
+            lam, U = np.linalg.eigh(landscape.hessian(x))
+            _require_positive_definite(lam)
+            directions[i] = -(((landscape.grad(x) @ U) / lam) @ U.T)
+    directions = _unit(directions, "Newton direction (gradient is zero)").reshape(W.shape)
+    return _per_row(m, W.shape[:-1]) * directions
+
+
+def _require_positive_definite(lam: np.ndarray) -> None:
+    # eigh is backward stable: eigenvalues within N·eps·‖H‖ of zero cannot be told from zero.
+    tol = lam.size * EPS * float(np.max(np.abs(lam)))
+    if lam.min() < -tol:
+        raise ValueError(
+            f"Newton step undefined: the Hessian is indefinite (smallest eigenvalue {lam.min():.3g} < 0), "
+            "so -H⁻¹∇F need not descend"
+        )
+    if lam.min() <= tol:
+        raise ValueError(
+            f"Newton step undefined: the Hessian is singular (smallest eigenvalue {lam.min():.3g})"
+        )
+
+
+def beeline(w: np.ndarray, w_star: np.ndarray, magnitude: float | np.ndarray) -> np.ndarray:
+    """Δc of norm m pointing straight from w (..., n) to the known minimum w* (n,) or (..., n)."""
+    W = _rows(w, "w")
+    S = _rows(w_star, "w_star")
+    if S.shape[-1] != W.shape[-1]:
+        raise ValueError(f"w_star has {S.shape[-1]} entries per row; w has {W.shape[-1]}")
+    m = _magnitude(magnitude)
+    d = _unit(S - W, "w_star - w (w is already at w_star)")
+    return _per_row(m, d.shape[:-1]) * d
