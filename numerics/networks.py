@@ -211,7 +211,8 @@ class Pass:
         X, s = self.X, self.c2
         if L == 1:
             O = self.Ws[0].shape[0]
-            return np.kron(np.eye(O), s * (X.T @ X))
+            XX = X.T @ X
+            return np.kron(np.eye(O), 0.5 * s * (XX + XX.T))
         if L > 2:
             H = self.hvp(np.eye(self.arch.n_weights))
             return 0.5 * (H + H.T)
@@ -242,6 +243,9 @@ class Pass:
         out[n1:, :n1] = H12.T
         # W2-W2: s·δ_kk' (hᵀh)[j,j']
         out[n1:, n1:] = np.kron(np.eye(O), s * (h.T @ h))
+        # BLAS products like ZᵀZ are symmetric only to rounding; return an exactly symmetric H
+        out += out.T
+        out *= 0.5
         return out
 
 
