@@ -565,9 +565,9 @@ def _check_twice_differentiable(
     if jump[1] > floor_jump and jump[1] > jump[2] / math.sqrt(2):
         raise ValueError(
             "F is not twice differentiable at the point: forward and backward differences of the "
-            f"gradient differ by {jump[1]:.3g} at step {h:.3g} and {jump[2]:.3g} at step {2 * h:.3g} (a smooth "
-            "F halves this when the step halves); the Hessian, and every claim built on it, cannot be "
-            "evaluated here"
+            f"gradient differ by {jump[1]:.3g} at step {h:.3g} and {jump[2]:.3g} at step {2 * h:.3g} "
+            "(a smooth F halves this when the step halves); the Hessian, and every claim built on it, "
+            "cannot be evaluated here"
         )
 
 
