@@ -649,7 +649,7 @@ def Q_noisy_expected() -> Result:
         Step(
             "eq9a: ‖Δc‖*/‖Δε‖ = √(Q[Δε]/R) moves opposite to R, so with Q̃ > Q_ν it increases to "
             "√(Q[Δε]/Q_ν) (= 1 for isotropic ν) from below",
-            sp.Eq(sp.Symbol(r"\|\Delta c\|^*/\|\Delta\epsilon\|"), ratio),
+            sp.Eq(sp.Symbol(r"\|\Delta c\|^{*}/\|\Delta\epsilon\|"), ratio),
         )
     )
     sharper.append(
@@ -706,7 +706,7 @@ def Q_noisy_expected() -> Result:
 
 # --------------------------------------------------------------------------- si_zeroth_order
 
-ratio_symbol = sp.Symbol(r"\|\Delta c\|^*/\|\Delta\epsilon\|")
+ratio_symbol = sp.Symbol(r"\|\Delta c\|^{*}/\|\Delta\epsilon\|")
 
 
 @derivation("si_zeroth_order")
