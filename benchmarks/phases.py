@@ -3,8 +3,8 @@
 cProfile cannot see numpy ufuncs or ``@`` (they are not Python-level calls), so instead a
 ``sys.settrace`` tracer times every line executed in the chosen source files (time from one
 line event to the next, callees in other files included in the calling line).  Each line
-is then assigned a phase by its source text: random numbers, sigmoid / elementwise
-exponentials, matrix products, or bookkeeping (everything else).  The tracer adds about a
+is then assigned a phase by its source text: random numbers, sigmoid, matrix products,
+other elementwise work, or bookkeeping (see :data:`PHASE_PATTERNS`).  The tracer adds about a
 microsecond per line event, small against the engine's lines at paper batch sizes (hundreds
 of microseconds each); shares of very cheap lines are slightly inflated.
 """
@@ -22,17 +22,21 @@ from dataclasses import dataclass
 from typing import Any
 
 #: phase -> pattern matched against a line's source, first match wins (random draws often
-#: feed products, and a sigmoid line often contains its product, so the order matters)
+#: feed products, and a sigmoid line often contains its product, so the order matters).
+#: "elementwise" is any remaining line doing arithmetic or calling numpy (residuals, the
+#: sigmoid's affine parts and derivative, norms, weight updates); "bookkeeping" is the rest
+#: (control flow, indexing, slicing, dispatch).
 PHASE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "random numbers",
         re.compile(
             r"\brng\w*\.\w+\(|\.standard_normal|\.multinomial|\.integers\(|\.choice\(|\.normal\(|"
-            r"\.uniform\(|\.binomial\(|\.permutation\(|\.random\("
+            r"\.uniform\(|\.binomial\(|\.permutation\(|\.random\(|bincount"
         ),
     ),
     ("sigmoid", re.compile(r"expit|tanh|sigmoid|\bexp\(|logistic")),
-    ("matrix products", re.compile(r"@|matmul|einsum|\bdot\(|tensordot|\binner\(")),
+    ("matrix products", re.compile(r"@|matmul|\bdot\(|tensordot|\binner\(")),
+    ("elementwise", re.compile(r"[-+*/]|\bnp\.\w+\(|\.sum\(|einsum")),
 )
 BOOKKEEPING = "bookkeeping"
 
