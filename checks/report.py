@@ -523,8 +523,10 @@ def _section_predictions(out_dir: Path) -> str:
     for row in rows:
         cells = []
         for key, _ in columns:
-            css = ' class="num pred"' if key == "predicted_ratio" else ' class="num"'
-            cells.append(f"<td{css}>{_fmt(row.get(key), 3)}</td>")
+            value = row.get(key)
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            css = ' class="num pred"' if key == "predicted_ratio" else (' class="num"' if numeric else "")
+            cells.append(f"<td{css}>{_fmt(value, 3)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     parts = [
         head,
@@ -705,7 +707,8 @@ _CSS = """
 * { box-sizing: border-box; }
 body { margin:0; color:var(--fg); background:var(--bg);
   font: 16px/1.55 "Source Sans 3","Segoe UI","Helvetica Neue","DejaVu Sans",Arial,sans-serif; }
-main { max-width: 1120px; margin: 0 auto; padding: 1.5rem 2rem 3rem; }
+main { max-width: 1120px; margin: 0 auto; padding: .2rem 2rem 3rem; }
+main > section:first-child h2 { margin-top: 1.4rem; }
 header.top { background: #1f3a66; color: #fff; }
 header.top .inner { max-width:1120px; margin:0 auto; padding:1.4rem 2rem 1.1rem; }
 header.top h1 { margin:0 0 .3rem; font-size:1.75rem; font-weight:600; }
