@@ -57,6 +57,12 @@ class Check:
     passed: bool
     detail: str = ""
 
+    def __post_init__(self) -> None:
+        # SymPy's true/false and numpy's bool_ become Python bools, so that counting and
+        # printing checks never trips over a BooleanAtom.
+        if isinstance(self.passed, sp.logic.boolalg.BooleanAtom | np.bool_):
+            object.__setattr__(self, "passed", bool(self.passed))
+
 
 @dataclass(frozen=True)
 class Result:
