@@ -449,8 +449,17 @@ class _Work:
             raise ValueError("hidden layers without a sigmoid are not supported by the batched engine")
 
 
-def _step_chunk(state: State, sl: slice, g1: np.ndarray, g2: np.ndarray, work: _Work,
-                m: int, loss_out: np.ndarray, meas: dict | None, rec: dict | None) -> None:
+def _step_chunk(
+    state: State,
+    sl: slice,
+    g1: np.ndarray,
+    g2: np.ndarray,
+    work: _Work,
+    m: int,
+    loss_out: np.ndarray,
+    meas: dict | None,
+    rec: dict | None,
+) -> None:
     """Advance the networks in ``sl`` by ``m`` steps (m ≤ a draw block's remainder)."""
     arch, proto = state.arch, state.protocol
     w = state.weights[sl]
@@ -546,8 +555,11 @@ def _measure_slice(state: State, sl: slice, dirs: np.ndarray) -> tuple[np.ndarra
     f64 = np.float64
     v = dirs.astype(f64)
     _, grad, hv = batched_hvp(
-        state.arch, state.weights[sl].astype(f64), state.inputs[sl].astype(f64),
-        state.targets[sl].astype(f64), v,
+        state.arch,
+        state.weights[sl].astype(f64),
+        state.inputs[sl].astype(f64),
+        state.targets[sl].astype(f64),
+        v,
     )
     q = np.einsum("bkn,bkn->bk", v, hv) / np.einsum("bkn,bkn->bk", v, v)
     return q, np.sqrt(np.einsum("bn,bn->b", grad, grad))
@@ -583,16 +595,23 @@ def advance(
     b = len(state.runs)
     n_rec = steps // record_every if steps % record_every == 0 else steps // record_every + 1
     loss = np.full((b, n_rec), np.nan)
-    ms = sorted(int(s) for s in (measure_steps if measure_steps is not None else ()) if
-                state.step <= s < state.step + steps)
+    ms = sorted(
+        int(s)
+        for s in (measure_steps if measure_steps is not None else ())
+        if state.step <= s < state.step + steps
+    )
     meas = None
     if ms:
         meas = {"steps": {s: k for k, s in enumerate(ms)}}
         for key in ("Q_c", "Q_eps", "grad_norm"):
             meas[key] = np.full((b, len(ms)), np.nan)
     track_idx = None if track is None else np.asarray(track, dtype=np.intp)
-    rec = {"start": state.step, "every": record_every, "track": track_idx,
-           "tracked": None if track_idx is None else np.empty((b, n_rec, len(track_idx)), np.float32)}
+    rec = {
+        "start": state.step,
+        "every": record_every,
+        "track": track_idx,
+        "tracked": None if track_idx is None else np.empty((b, n_rec, len(track_idx)), np.float32),
+    }
     g1, g2 = compensation_gammas(state.runs.ratio * state.runs.eps_norm, state.runs.noise_to_signal)
     slices = _chunks(b, chunk)
     p = state.protocol.n_inputs
@@ -703,9 +722,15 @@ def simulate(
     """
     arch = _resolve_arch(arch)
     state = init_state(arch, runs, protocol, seed)
-    seg = advance(state, protocol.steps, record_every=protocol.record_every,
-                  measure_steps=protocol.measure_steps(protocol.steps), track=track,
-                  workers=workers, chunk=chunk)
+    seg = advance(
+        state,
+        protocol.steps,
+        record_every=protocol.record_every,
+        measure_steps=protocol.measure_steps(protocol.steps),
+        track=track,
+        workers=workers,
+        chunk=chunk,
+    )
     return _finish(state, seg, protocol, workers, chunk)
 
 
@@ -729,9 +754,16 @@ def _finish(state: State, seg: Segment, protocol: Protocol, workers: int, chunk:
         idx = np.flatnonzero(~settled)
         sub = state.take(idx)
         end = sub.step + inc
-        s2 = advance(sub, inc, record_every=protocol.record_every,
-                     measure_steps=np.arange(end - protocol.window, end, protocol.measure_every)
-                     if protocol.measure_every else None, workers=workers, chunk=chunk)
+        s2 = advance(
+            sub,
+            inc,
+            record_every=protocol.record_every,
+            measure_steps=np.arange(end - protocol.window, end, protocol.measure_every)
+            if protocol.measure_every
+            else None,
+            workers=workers,
+            chunk=chunk,
+        )
         state.weights[idx] = sub.weights
         col = np.full((b, s2.loss.shape[1]), np.nan)
         col[idx] = s2.loss
@@ -747,10 +779,19 @@ def _finish(state: State, seg: Segment, protocol: Protocol, workers: int, chunk:
     loss = np.concatenate([seg.loss, *extra_loss], axis=1) if extra_loss else seg.loss
     rec_steps = np.arange(loss.shape[1]) * protocol.record_every
     return SimResult(
-        runs=state.runs, protocol=protocol, loss=loss, record_steps=rec_steps,
-        steady_loss=stats["steady_loss"], grad_norm=stats["grad_norm"], Q_c=stats["Q_c"],
-        Q_eps=stats["Q_eps"], settled=settled, relative_drift=drift, steps_run=steps_run,
-        weights=state.weights, tracked=seg.tracked,
+        runs=state.runs,
+        protocol=protocol,
+        loss=loss,
+        record_steps=rec_steps,
+        steady_loss=stats["steady_loss"],
+        grad_norm=stats["grad_norm"],
+        Q_c=stats["Q_c"],
+        Q_eps=stats["Q_eps"],
+        settled=settled,
+        relative_drift=drift,
+        steps_run=steps_run,
+        weights=state.weights,
+        tracked=seg.tracked,
     )
 
 

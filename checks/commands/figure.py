@@ -1,0 +1,98 @@
+"""`plasticity figure {1,5,5s1} [--quick|--full] [--seed S] --out DIR`: rerun one of the paper's figures.
+
+Writes DIR/figK.png and .pdf, DIR/figK.csv (the numbers behind the figure), DIR/figK.json
+(provenance) and, for 5 and 5s1, DIR/figK_predicted.csv.  Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "rerun Figure 1, 5 or 5s1 of the paper (quick or paper scale) and write PNG/PDF, CSV and JSON"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `plasticity figure`."""
+    parser.add_argument("figure", metavar="FIGURE", help="which figure: 1, 5 or 5s1")
+    scale = parser.add_mutually_exclusive_group()
+    scale.add_argument(
+        "--quick",
+        dest="scale",
+        action="store_const",
+        const="quick",
+        help="reduced steps and repetitions, under a minute per figure (default)",
+    )
+    scale.add_argument(
+        "--full",
+        dest="scale",
+        action="store_const",
+        const="full",
+        help="the paper's scale (8000 steps, all repetitions)",
+    )
+    parser.set_defaults(scale="quick")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="threads (or, with --processes, worker processes) to use (default 2)",
+    )
+    parser.add_argument(
+        "--processes",
+        action="store_true",
+        help="spread sweep chunks over a process pool of --workers processes",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="checkpoint finished chunks here; rerunning resumes (figures 5, 5s1)",
+    )
+    parser.add_argument(
+        "--extend",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="extend runs that have not settled by up to STEPS extra steps",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the figure; print the written files."""
+    from numerics.figures import figure_name, make_figure
+
+    figure_name(args.figure)  # unknown figure: ValueError before any work
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    executor = None
+    if args.processes:
+        from concurrent.futures import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(args.workers)
+    try:
+        files = make_figure(
+            args.figure,
+            args.out,
+            scale=args.scale,
+            seed=args.seed,
+            workers=args.workers,
+            extend_max=args.extend,
+            checkpoint_dir=args.checkpoint,
+            executor=executor,
+            progress=not args.quiet,
+        )
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    for f in files:
+        print(f)
+    if not args.quiet:
+        print(f"figure {args.figure}: wrote {len(files)} files to {args.out}", file=sys.stderr)
+    return 0
