@@ -48,7 +48,8 @@ class LandscapeRun:
     """The records of a :func:`simulate` sweep and their steady-state summaries.
 
     Arrays are indexed (ratio, repetition, step).  ``q_c``/``q_eps`` are None unless
-    ``record_q`` was set; ``q_c`` is NaN where ratio = 0 (no compensation: Q undefined).
+    ``record_q`` was set; ``q_c`` is NaN on steps without compensation (ratio = 0, or a run
+    exactly at a stationary point), where Q[Δc] is undefined.
     """
 
     rule: str
@@ -105,6 +106,38 @@ class LandscapeRun:
         return out
 
 
+def _compensation(
+    landscape: Landscape,
+    rule: str,
+    W: np.ndarray,
+    G: np.ndarray,
+    c_norm: np.ndarray,
+    rng: np.random.Generator,
+    snr: float | None,
+) -> np.ndarray:
+    """Δc for every row.  A row sitting exactly at a stationary point (∇F = 0, or w = w* for
+    beeline) has no descent direction: its compensation is zero for that step."""
+    if rule == "zeroth_order":
+        return R.zeroth_order(landscape, W, rng, c_norm)
+    if rule == "beeline":
+        stuck = np.all(W == landscape.w_star, axis=-1)
+    else:
+        stuck = ~np.any(G != 0, axis=-1)
+    dc = np.zeros_like(W)
+    go = ~stuck
+    if not np.any(go):
+        return dc
+    if rule == "gradient":
+        dc[go] = R.gradient(G[go], c_norm[go])
+    elif rule == "noisy_gradient":
+        dc[go] = R.noisy_gradient(G[go], rng, c_norm[go], snr)
+    elif rule == "newton":
+        dc[go] = R.newton(landscape, W[go], c_norm[go])
+    else:
+        dc[go] = R.beeline(W[go], landscape.w_star, c_norm[go])
+    return dc
+
+
 def _check_positive_int(x: object, name: str) -> int:
     if isinstance(x, bool) or not isinstance(x, int | np.integer) or x < 1:
         raise ValueError(f"{name} must be a positive integer; got {x!r}")
@@ -130,8 +163,10 @@ def simulate(
     ``w0`` is the start: (n,) for all runs, (reps, n) per repetition or (R, reps, n).
     Each step: Δε = white noise of norm ``eps_norm``; Δc = ``rule`` at w with norm
     ratio·eps_norm (``noisy_gradient`` adds noise at signal-to-noise ``snr``, its norm then
-    exact only up to the overlap, as in the paper); w ← w + Δc + Δε.  Deterministic for a
-    given ``rng`` state.  Raises ValueError on bad input or if the loss stops being finite.
+    exact only up to the overlap, as in the paper); w ← w + Δc + Δε.  A run sitting exactly
+    at a stationary point (e.g. started at w*) gets no compensation on that step: there is
+    no descent direction.  Deterministic for a given ``rng`` state.  Raises ValueError on bad
+    input or if the loss stops being finite.
     """
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; choose one of {list(RULES)}")
@@ -170,7 +205,6 @@ def simulate(
     K = n_ratios * reps
     W = start.reshape(K, n).copy()
     c_norm = np.repeat(ratios * eps_norm, reps)  # (K,) row r*reps + j has ratio r
-    compensating = c_norm > 0
 
     loss = np.empty((K, steps))
     grad_norm = np.empty((K, steps))
@@ -178,23 +212,14 @@ def simulate(
     q_eps = np.empty((K, steps)) if record_q else None
     G = landscape.grad_batch(W)
     for t in range(steps):
-        if rule == "gradient":
-            dc = R.gradient(G, c_norm)
-        elif rule == "noisy_gradient":
-            dc = R.noisy_gradient(G, rng, c_norm, snr)
-        elif rule == "zeroth_order":
-            dc = R.zeroth_order(landscape, W, rng, c_norm)
-        elif rule == "newton":
-            dc = R.newton(landscape, W, c_norm)
-        else:
-            dc = R.beeline(W, landscape.w_star, c_norm)
+        dc = _compensation(landscape, rule, W, G, c_norm, rng, snr)
         de = R.fluctuation(rng, (K, n), eps_norm)
         if record_q:
-            if np.any(compensating):
-                Hc = hvp_batch(landscape, W[compensating], dc[compensating])
-                q_c[compensating, t] = Q_from_products(
-                    np.einsum("ki,ki->k", dc[compensating], Hc), np.linalg.norm(dc[compensating], axis=-1)
-                )
+            dc_norm = np.linalg.norm(dc, axis=-1)
+            active = dc_norm > 0  # Q[Δc] is undefined (left NaN) where there was no compensation
+            if np.any(active):
+                Hc = hvp_batch(landscape, W[active], dc[active])
+                q_c[active, t] = Q_from_products(np.einsum("ki,ki->k", dc[active], Hc), dc_norm[active])
             if eps_norm > 0:
                 He = hvp_batch(landscape, W, de)
                 q_eps[:, t] = Q_from_products(np.einsum("ki,ki->k", de, He), np.linalg.norm(de, axis=-1))
