@@ -305,7 +305,7 @@ def _main_claim(
         )
         return Claim(cid, statement, None, False, f"cannot be evaluated: {why}")
     holds = bool(closed_forms.main_claim_holds(Q_c=q_c, Q_eps=q_eps))
-    detail = f"Q[Δc] = {q_c:.6g}, E[Q[Δε]] = {q_eps:.6g}, predicted ratio {ratio:.4g}"
+    detail = f"Q[Δc] = {q_c:.6g}, E[Q[Δε]] = {q_eps:.6g}, predicted ratio {ratio:.6g}"
     # eq9a and eq11 are two closed forms of one statement: they must agree
     if (ratio <= 1) != holds:
         return Claim(
@@ -511,7 +511,7 @@ def format_text(report: LandscapeReport) -> str:
         if c is None or c.holds is None:
             return "cannot be evaluated"
         text = "holds" if c.holds else "fails"
-        return text + ("" if c.applies else " (not expected)")
+        return text + ("" if c.applies else " (not a prediction here)")
 
     rows = [
         ("fluctuation E[Q[Δε]]", report.q_eps, None, ""),
