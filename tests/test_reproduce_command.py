@@ -1,0 +1,295 @@
+"""`plasticity reproduce`: stage bookkeeping, resume after interruption, failing stages.
+
+The stages here are small fakes that write files and log each call to ``calls.txt``, so
+these tests check the runner (what runs, what is skipped, what is reported) in well under a
+second each; the real stages are exercised by the slow end-to-end test.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from checks import reproduce as rp
+from checks.cli import main
+from checks.reproduce import Stage, StageContext, load_manifest, predictions_from_csv, run_stages
+
+# ----------------------------------------------------------------------------- fake stages
+
+
+def _called(ctx: StageContext, name: str) -> None:
+    with open(ctx.out / "calls.txt", "a") as fh:
+        fh.write(name + "\n")
+
+
+def calls(out: Path) -> list[str]:
+    path = out / "calls.txt"
+    return path.read_text().split() if path.exists() else []
+
+
+def stage_a(ctx: StageContext) -> int:
+    _called(ctx, "a")
+    (ctx.out / "a.txt").write_text("a")
+    print("stage a says hello")  # goes to logs/a.log
+    return 0
+
+
+def stage_b(ctx: StageContext) -> int:
+    _called(ctx, "b")
+    (ctx.out / "b.txt").write_text((ctx.out / "a.txt").read_text() + "b")
+    return 0
+
+
+def stage_flaky(ctx: StageContext) -> int:
+    """Raises while ``ctx.out/break`` exists (an interruption), succeeds afterwards."""
+    _called(ctx, "flaky")
+    if (ctx.out / "break").exists():
+        raise RuntimeError("simulated crash in the middle of the sweep")
+    (ctx.out / "flaky.txt").write_text("ok")
+    return 0
+
+
+def stage_after_flaky(ctx: StageContext) -> int:
+    _called(ctx, "after")
+    (ctx.out / "after.txt").write_text((ctx.out / "flaky.txt").read_text())
+    return 0
+
+
+def stage_interrupt(ctx: StageContext) -> int:
+    _called(ctx, "interrupt")
+    if (ctx.out / "break").exists():
+        raise KeyboardInterrupt
+    (ctx.out / "interrupt.txt").write_text("ok")
+    return 0
+
+
+def stage_exit_1(ctx: StageContext) -> int:
+    _called(ctx, "exit1")
+    print("plasticity verify: a claim that should hold FAILED", file=sys.stderr)
+    return 1
+
+
+def stage_no_output(ctx: StageContext) -> int:
+    _called(ctx, "lazy")
+    return 0
+
+
+def stage_sys_exit(ctx: StageContext) -> int:
+    _called(ctx, "sysexit")
+    raise SystemExit(2)  # what argparse does on a bad option
+
+
+def stages_with_flaky() -> list[Stage]:
+    return [
+        Stage("a", "first", stage_a, ("a.txt",)),
+        Stage("b", "second", stage_b, ("b.txt",), deps=("a",)),
+        Stage("flaky", "crashes once", stage_flaky, ("flaky.txt",)),
+        Stage("after", "needs flaky", stage_after_flaky, ("after.txt",), deps=("flaky",)),
+    ]
+
+
+def statuses(records) -> dict[str, str]:
+    return {r.name: r.status for r in records}
+
+
+# ----------------------------------------------------------------------------- runner
+
+
+def test_all_stages_run_and_are_recorded(tmp_path: Path) -> None:
+    log = io.StringIO()
+    records = run_stages(stages_with_flaky(), tmp_path, scale="full", log=log)
+    assert statuses(records) == {"a": "ok", "b": "ok", "flaky": "ok", "after": "ok"}
+    assert calls(tmp_path) == ["a", "b", "flaky", "after"]
+    manifest = load_manifest(tmp_path)
+    assert manifest is not None and manifest["scale"] == "full"
+    assert set(manifest["stages"]) == {"a", "b", "flaky", "after"}
+    assert all(r.seconds is not None and r.seconds >= 0 for r in records)
+    # progress and timing on the log stream, one line per stage start and end
+    text = log.getvalue()
+    assert "[1/4] a: first ..." in text and "[4/4] after: ok in " in text
+    assert (tmp_path / "logs" / "a.log").read_text() == "stage a says hello\n"
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave nothing behind
+
+
+def test_a_crashing_stage_is_resumed_without_redoing_finished_ones(tmp_path: Path) -> None:
+    (tmp_path / "break").touch()
+    first = run_stages(stages_with_flaky(), tmp_path, scale="full", log=io.StringIO())
+    assert statuses(first) == {"a": "ok", "b": "ok", "flaky": "failed", "after": "not run"}
+    failed = {r.name: r for r in first}["flaky"]
+    assert "RuntimeError: simulated crash" in failed.error
+    assert "not run because flaky failed" in {r.name: r for r in first}["after"].error
+    assert set(load_manifest(tmp_path)["stages"]) == {"a", "b"}  # only finished stages recorded
+
+    (tmp_path / "break").unlink()
+    second = run_stages(stages_with_flaky(), tmp_path, scale="full", log=io.StringIO())
+    assert statuses(second) == {"a": "resumed", "b": "resumed", "flaky": "ok", "after": "ok"}
+    # a and b ran exactly once over both runs; flaky twice (crash, then success)
+    assert calls(tmp_path) == ["a", "b", "flaky", "flaky", "after"]
+    assert set(load_manifest(tmp_path)["stages"]) == {"a", "b", "flaky", "after"}
+
+
+def test_keyboard_interrupt_stops_the_run_and_the_rerun_resumes(tmp_path: Path) -> None:
+    stages = [
+        Stage("a", "first", stage_a, ("a.txt",)),
+        Stage("interrupt", "ctrl-c here", stage_interrupt, ("interrupt.txt",)),
+        Stage("b", "second", stage_b, ("b.txt",), deps=("a",)),
+    ]
+    (tmp_path / "break").touch()
+    with pytest.raises(KeyboardInterrupt):
+        run_stages(stages, tmp_path, scale="full", log=io.StringIO())
+    assert calls(tmp_path) == ["a", "interrupt"]  # b never started
+    assert set(load_manifest(tmp_path)["stages"]) == {"a"}
+    (tmp_path / "break").unlink()
+    records = run_stages(stages, tmp_path, scale="full", log=io.StringIO())
+    assert statuses(records) == {"a": "resumed", "interrupt": "ok", "b": "ok"}
+    assert calls(tmp_path) == ["a", "interrupt", "interrupt", "b"]
+
+
+def test_force_and_deleted_outputs_and_other_scales_rerun(tmp_path: Path) -> None:
+    run_stages(stages_with_flaky(), tmp_path, scale="full", log=io.StringIO())
+    assert calls(tmp_path) == ["a", "b", "flaky", "after"]
+    run_stages(stages_with_flaky(), tmp_path, scale="full", force=True, log=io.StringIO())
+    assert calls(tmp_path)[4:] == ["a", "b", "flaky", "after"]
+    (tmp_path / "b.txt").unlink()  # a recorded stage whose output vanished is redone
+    records = run_stages(stages_with_flaky(), tmp_path, scale="full", log=io.StringIO())
+    assert statuses(records)["b"] == "ok" and calls(tmp_path)[8:] == ["b"]
+    # a manifest of another scale is not resumed
+    records = run_stages(stages_with_flaky(), tmp_path, scale="quick", log=io.StringIO())
+    assert set(statuses(records).values()) == {"ok"}
+    # resume=False always reruns
+    run_stages(stages_with_flaky(), tmp_path, scale="quick", resume=False, log=io.StringIO())
+    assert calls(tmp_path)[-4:] == ["a", "b", "flaky", "after"]
+
+
+def test_a_corrupt_manifest_means_start_afresh(tmp_path: Path) -> None:
+    (tmp_path / rp.MANIFEST).write_text("{truncated")
+    assert load_manifest(tmp_path) is None
+    records = run_stages(stages_with_flaky(), tmp_path, scale="full", log=io.StringIO())
+    assert set(statuses(records).values()) == {"ok"}
+
+
+def test_failures_are_named_and_do_not_stop_other_stages(tmp_path: Path) -> None:
+    stages = [
+        Stage("exit1", "returns 1", stage_exit_1, ()),
+        Stage("lazy", "writes nothing", stage_no_output, ("promised.txt",)),
+        Stage("sysexit", "argparse exit", stage_sys_exit, ()),
+        Stage("a", "first", stage_a, ("a.txt",)),
+    ]
+    records = {r.name: r for r in run_stages(stages, tmp_path, scale="quick", log=io.StringIO())}
+    assert records["exit1"].status == "failed"
+    assert records["exit1"].error == "exit status 1: plasticity verify: a claim that should hold FAILED"
+    assert records["lazy"].status == "failed" and "did not write promised.txt" in records["lazy"].error
+    assert records["sysexit"].status == "failed" and "SystemExit: 2" in records["sysexit"].error
+    assert records["a"].status == "ok"
+    assert "a claim that should hold FAILED" in (tmp_path / "logs" / "exit1.log").read_text()
+
+
+def test_parallel_workers_give_the_same_bookkeeping(tmp_path: Path) -> None:
+    (tmp_path / "break").touch()
+    records = run_stages(stages_with_flaky(), tmp_path, scale="full", jobs=2, log=io.StringIO())
+    assert statuses(records) == {"a": "ok", "b": "ok", "flaky": "failed", "after": "not run"}
+    (tmp_path / "break").unlink()
+    records = run_stages(stages_with_flaky(), tmp_path, scale="full", jobs=2, log=io.StringIO())
+    assert statuses(records) == {"a": "resumed", "b": "resumed", "flaky": "ok", "after": "ok"}
+    assert sorted(calls(tmp_path)) == sorted(["a", "b", "flaky", "flaky", "after"])
+
+
+def test_bad_stage_lists_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unique"):
+        run_stages([Stage("a", "", stage_a), Stage("a", "", stage_a)], tmp_path, scale="quick")
+    with pytest.raises(ValueError, match="not earlier stages"):
+        run_stages([Stage("b", "", stage_b, deps=("a",)), Stage("a", "", stage_a)], tmp_path, scale="quick")
+    with pytest.raises(ValueError, match="jobs"):
+        run_stages([Stage("a", "", stage_a)], tmp_path, scale="quick", jobs=0)
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def test_reproduce_writes_the_report_and_fails_naming_the_stage(tmp_path: Path) -> None:
+    (tmp_path / "break").touch()
+    log = io.StringIO()
+    status = rp.reproduce(tmp_path, scale="full", stages=stages_with_flaky(), log=log)
+    assert status == 1
+    assert "FAILED stage(s): flaky, after" in log.getvalue()
+    page = (tmp_path / "report.html").read_text()
+    assert "2 stage(s) failed" in page and "simulated crash in the middle of the sweep" in page
+    (tmp_path / "break").unlink()
+    assert rp.reproduce(tmp_path, scale="full", stages=stages_with_flaky(), log=io.StringIO()) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "all stages finished" in page and "resumed" in page
+
+
+def test_quick_runs_start_afresh(tmp_path: Path) -> None:
+    assert rp.reproduce(tmp_path, scale="quick", stages=stages_with_flaky(), log=io.StringIO()) == 0
+    assert rp.reproduce(tmp_path, scale="quick", stages=stages_with_flaky(), log=io.StringIO()) == 0
+    assert calls(tmp_path) == ["a", "b", "flaky", "after"] * 2
+
+
+def test_cli_exit_status_names_the_failed_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "break").touch()
+    monkeypatch.setattr(rp, "default_stages", lambda scale: stages_with_flaky())
+    assert main(["reproduce", "--full", "--out", str(tmp_path), "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "flaky: failed" in err and "FAILED stage(s): flaky, after" in err
+    assert (tmp_path / "report.html").exists()
+
+
+def test_cli_user_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reproduce", "--out", str(tmp_path), "--jobs", "0"]) == 2
+    assert "jobs must be at least 1" in capsys.readouterr().err
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    assert main(["reproduce", "--out", str(not_a_dir)]) == 2
+    assert "not a directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--quick", "--full"])
+
+
+def test_default_stages_cover_the_whole_job() -> None:
+    names = [s.name for s in rp.default_stages("quick")]
+    assert names == ["derive", "verify", "figure1", "figure5", "figure5s1", "predictions", "landscape"]
+    quick = {s.name: s for s in rp.default_stages("quick")}
+    full = {s.name: s for s in rp.default_stages("full")}
+    assert "--profile ci" in quick["verify"].command and "--profile thorough" in full["verify"].command
+    assert "--quick" in quick["figure5"].command and "--full" in full["figure5"].command
+    assert "fig5_predicted.csv" in quick["figure5"].outputs
+    assert quick["predictions"].deps == ("figure5", "figure5s1")
+    with pytest.raises(ValueError, match="scale"):
+        rp.default_stages("medium")
+
+
+# ----------------------------------------------------------------------------- predictions
+
+
+def _write_csv(path: Path, header: str, *rows: str) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def test_predictions_merge_both_figures(tmp_path: Path) -> None:
+    header = "network,noise_to_signal,fluct_per_sqrtN,predicted_ratio,grad_min_ratio,loss_min_ratio"
+    f5 = _write_csv(tmp_path / "a.csv", header, "nonlinear,0.1,0.01,0.214,0.19,0.34")
+    f5s1 = _write_csv(tmp_path / "b.csv", header, "linear,5,0.03,0.9,0.85,1.2")
+    doc = predictions_from_csv([("5", f5), ("5s1", f5s1)])
+    first, second = doc["rows"]
+    assert first["figure"] == "5" and first["network"] == "nonlinear" and first["predicted_ratio"] == 0.214
+    assert first["predicted_over_loss_min"] == pytest.approx(0.214 / 0.34, rel=1e-12)
+    assert second["figure"] == "5s1" and second["noise_to_signal"] == 5.0
+    assert any("Figure 5: predicted ÷ loss-minimising ratio ranges 0.629" in f for f in doc["findings"])
+    assert any("is at most 0.05" in f for f in doc["findings"])  # |0.9 - 0.85| in 5s1
+    json.dumps(doc)  # JSON-ready
+
+
+def test_predictions_refuse_a_csv_without_the_columns(tmp_path: Path) -> None:
+    bad = _write_csv(tmp_path / "bad.csv", "network,ratio", "linear,0.1")
+    with pytest.raises(ValueError, match="predicted_ratio"):
+        predictions_from_csv([("5", bad)])
+    with pytest.raises(FileNotFoundError):
+        predictions_from_csv([("5", tmp_path / "missing.csv")])
