@@ -41,14 +41,43 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     # ci: the whole registry in about a minute and a half on 2 shared cores
-    "ci": Profile("ci", max_examples=25, search_examples=300, mc_samples=4000, max_dim=10,
-                  sim_steps=1500, sim_reps=6, sim_window=500, net_steps=1200, net_reps=3),
-    "dev": Profile("dev", max_examples=200, search_examples=1000, mc_samples=8000, max_dim=24,
-                   sim_steps=4000, sim_reps=12, sim_window=1500, net_steps=3000, net_reps=4),
+    "ci": Profile(
+        "ci",
+        max_examples=25,
+        search_examples=300,
+        mc_samples=4000,
+        max_dim=10,
+        sim_steps=1500,
+        sim_reps=6,
+        sim_window=500,
+        net_steps=1200,
+        net_reps=3,
+    ),
+    "dev": Profile(
+        "dev",
+        max_examples=200,
+        search_examples=1000,
+        mc_samples=8000,
+        max_dim=24,
+        sim_steps=4000,
+        sim_reps=12,
+        sim_window=1500,
+        net_steps=3000,
+        net_reps=4,
+    ),
     # thorough: thousands of examples per property
-    "thorough": Profile("thorough", max_examples=2000, search_examples=5000, mc_samples=20000,
-                        max_dim=48, sim_steps=8000, sim_reps=24, sim_window=3000, net_steps=8000,
-                        net_reps=6),
+    "thorough": Profile(
+        "thorough",
+        max_examples=2000,
+        search_examples=5000,
+        mc_samples=20000,
+        max_dim=48,
+        sim_steps=8000,
+        sim_reps=24,
+        sim_window=3000,
+        net_steps=8000,
+        net_reps=6,
+    ),
 }
 
 
@@ -61,15 +90,19 @@ def get_profile(name: str | Profile) -> Profile:
     return PROFILES[name]
 
 
-def hypothesis_settings(profile: Profile, *, search: bool = False, max_examples: int | None = None,
-                        shrink: bool = True) -> settings:
+def hypothesis_settings(
+    profile: Profile, *, search: bool = False, max_examples: int | None = None, shrink: bool = True
+) -> settings:
     """Deterministic Hypothesis settings for one claim under ``profile``.
 
     ``search`` selects the (larger) budget of the counterexample searches.  No deadline (a
     claim's example may run a small simulation), no database, derandomized, quiet.
     """
-    n = max_examples if max_examples is not None else (
-        profile.search_examples if search else profile.max_examples)
+    n = (
+        max_examples
+        if max_examples is not None
+        else (profile.search_examples if search else profile.max_examples)
+    )
     phases = [Phase.explicit, Phase.reuse, Phase.generate]
     if shrink:
         phases.append(Phase.shrink)

@@ -86,9 +86,7 @@ def spectra(
         raise ValueError(f"a {kind} spectrum needs dimension >= {lo}; got {n}")
     # log10 of λ/scale in [-log10(cond), 0]; 0.0 is the simplest value and shrinks first
     span = float(np.log10(max_condition))
-    logs = draw(
-        hnp.arrays(np.float64, n, elements=st.floats(-span, 0.0, allow_nan=False, width=64))
-    )
+    logs = draw(hnp.arrays(np.float64, n, elements=st.floats(-span, 0.0, allow_nan=False, width=64)))
     lam = scale * 10.0 ** (-np.abs(logs))
     if kind == "semidefinite":
         zeros = draw(st.integers(min_value=1, max_value=n - 1 if n > 1 else 1))
@@ -107,9 +105,7 @@ def orthogonal_from_seed(n: int, seed: int) -> np.ndarray:
 
 
 @st.composite
-def orthogonal_bases(
-    draw: st.DrawFn, n: int, *, method: Literal["seed", "floats"] = "seed"
-) -> np.ndarray:
+def orthogonal_bases(draw: st.DrawFn, n: int, *, method: Literal["seed", "floats"] = "seed") -> np.ndarray:
     """A random orthogonal eigenbasis (columns) of size n.
 
     ``method="seed"`` draws a seed (shrinks to seed 0; cheap for large n); ``"floats"``
@@ -284,9 +280,7 @@ def landscapes(
     return FunctionLandscape(f, hess.n, grad=grad, hess=hess_fn, w_star=w_star)
 
 
-def noise_levels(
-    min_ratio: float = 0.0, max_ratio: float = 100.0
-) -> st.SearchStrategy[float]:
+def noise_levels(min_ratio: float = 0.0, max_ratio: float = 100.0) -> st.SearchStrategy[float]:
     """Noise-to-signal ratios ‖ν‖/‖Δc̃‖ = γ2/γ1 for noisy rules (shrinks to ``min_ratio``)."""
     if not 0 <= min_ratio <= max_ratio or not np.isfinite(max_ratio):
         raise ValueError(f"need 0 <= min_ratio <= max_ratio < inf; got {min_ratio}, {max_ratio}")
