@@ -1,0 +1,211 @@
+"""The batched paper engine: determinism, agreement with the per-network reference and with the
+exact single-network maths, the update rule itself, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from numerics import dynamics as D
+from numerics import networks
+from numerics.rules import gammas
+
+F32_EPS = float(np.finfo(np.float32).eps)
+
+
+def _runs(b: int, n: int, nts: float = 0.1, start: int = 0) -> D.Runs:
+    return D.Runs(
+        eps_norm=np.full(b, 0.02 * np.sqrt(n)),
+        ratio=np.linspace(0.1, 2.5, b),
+        noise_to_signal=np.full(b, nts),
+        run_id=np.arange(start, start + b),
+    )
+
+
+SHORT = D.Protocol(steps=40, window=10, settle_window=10, measure_every=5)
+
+
+@pytest.mark.parametrize("network", ["nonlinear", "linear"])
+def test_same_seed_same_result_and_other_seed_differs(network: str) -> None:
+    n = networks.architecture(network).n_weights
+    a = D.simulate(network, _runs(4, n), SHORT, seed=3)
+    b = D.simulate(network, _runs(4, n), SHORT, seed=3)
+    c = D.simulate(network, _runs(4, n), SHORT, seed=4)
+    assert np.array_equal(a.loss, b.loss) and np.array_equal(a.weights, b.weights)
+    assert np.array_equal(a.Q_c, b.Q_c)
+    assert not np.allclose(a.loss, c.loss)
+
+
+@pytest.mark.parametrize("network", ["nonlinear", "linear"])
+@pytest.mark.parametrize("bootstrap", [True, False])
+def test_batched_equals_per_network_reference(network: str, bootstrap: bool) -> None:
+    n = networks.architecture(network).n_weights
+    proto = D.Protocol(steps=30, window=10, settle_window=10, measure_every=5, bootstrap=bootstrap)
+    runs = _runs(5, n)
+    fast = D.simulate(network, runs, proto, seed=11, workers=2, chunk=2)
+    ref = D.simulate_reference(network, runs, proto, seed=11)
+    # The two paths evaluate the sigmoid differently (tanh(a/2) representation vs σ directly)
+    # and sum products in different orders, so each float32 output differs by δ ≲ 20·eps·|out|
+    # (|out| ≲ 3, ~20 rounded operations).  The residual r = out − target is small (the student
+    # sits near the teacher), so the loss mean(r²) can differ by 2·rms(r)·δ = 2·√loss·δ: that is
+    # the absolute tolerance; 1e-5 relative covers the weights' tiny divergence over 30 steps.
+    delta = 20 * F32_EPS * 3
+    assert np.all(np.abs(fast.loss - ref.loss) <= 1e-5 * ref.loss + 2 * np.sqrt(ref.loss) * delta)
+    np.testing.assert_allclose(fast.weights, ref.weights, rtol=0, atol=1e-4 * np.abs(ref.weights).max())
+    np.testing.assert_allclose(fast.Q_c, ref.Q_c, rtol=1e-4)
+    np.testing.assert_allclose(fast.Q_eps, ref.Q_eps, rtol=1e-4)
+    np.testing.assert_allclose(fast.grad_norm, ref.grad_norm, rtol=1e-4)
+
+
+def test_results_do_not_depend_on_batch_composition_workers_or_chunks() -> None:
+    n = networks.NONLINEAR.n_weights
+    runs = _runs(6, n)
+    whole = D.simulate("nonlinear", runs, SHORT, seed=5, workers=2, chunk=4)
+    part = D.simulate("nonlinear", runs.take(np.arange(3, 6)), SHORT, seed=5, workers=1, chunk=1)
+    # per-network products are the same BLAS calls on the same data: identical up to the
+    # kernel's alignment-dependent summation order, i.e. a few float32 ulps
+    np.testing.assert_allclose(part.loss, whole.loss[3:], rtol=20 * F32_EPS)
+    np.testing.assert_allclose(part.weights, whole.weights[3:], rtol=0, atol=20 * F32_EPS)
+
+
+def test_first_step_is_the_paper_update_with_exact_gradient() -> None:
+    """w1 − w0 = −γ₁ ĝ + γ₂ ν̂ + ‖Δε‖ ξ̂ with ĝ the exact gradient of the bootstrap-batch error."""
+    arch = networks.NONLINEAR
+    runs = _runs(3, arch.n_weights, nts=20.0)
+    proto = D.Protocol(steps=2, window=1, settle_window=1, measure_every=0)
+    state = D.init_state(arch, runs, proto, seed=2)
+    w0 = state.weights.astype(np.float64)
+    seg = D.advance(state, 1)
+    for j, rid in enumerate(runs.run_id):
+        g = D.run_generator(2, rid)
+        teacher = networks.pack(networks.init_weights(arch, g, np.float32))
+        z = g.standard_normal()
+        np.testing.assert_array_equal(w0[j], (teacher * np.float32(1 + 1e-3 * z)).astype(np.float64))
+        x = g.standard_normal((12, 1000), dtype=np.float32)
+        dr = D._Draws(g, arch.n_weights, 1000, 1000, True)
+        dr.refill()
+        nu, xi, counts = dr.nu[0], dr.xi[0], dr.counts[0]
+        assert counts.sum() == 1000  # a bootstrap batch of 1000 draws with replacement
+        # C's exact float64 loss/gradient on the bootstrap batch (inputs repeated by their counts)
+        reps = np.repeat(np.arange(1000), counts.astype(int))
+        X = x.T.astype(np.float64)[reps]
+        Y = networks.forward(arch, teacher.astype(np.float64), X)
+        loss = networks.loss(arch, w0[j], X, Y)
+        grad = networks.gradient(arch, w0[j], X, Y)
+        # float32 forward of outputs ~1 with targets made in float32: relative error ~1e-6 on a
+        # loss of ~1e-6 size residuals: compare with 1e-3 relative (float32 residual cancellation)
+        np.testing.assert_allclose(seg.loss[j, 0], loss, rtol=1e-3)
+        g1, g2 = gammas(runs.ratio[j] * runs.eps_norm[j], 1 / runs.noise_to_signal[j])
+        expected = (
+            -g1 * grad / np.linalg.norm(grad)
+            + g2 * nu / np.linalg.norm(nu.astype(np.float64))
+            + runs.eps_norm[j] * xi / np.linalg.norm(xi.astype(np.float64))
+        )
+        step = state.weights[j].astype(np.float64) - w0[j]
+        # the float32 gradient direction of a residual ~1e-3 carries ~1e-4 relative error; the
+        # step has norm ~0.4 and weights ~0.5, so float32 storage adds ~3e-8 per entry
+        np.testing.assert_allclose(
+            step, expected, rtol=0, atol=2e-4 * np.linalg.norm(expected) / np.sqrt(440)
+        )
+        assert abs(np.linalg.norm(step) - np.linalg.norm(expected)) < 1e-3 * np.linalg.norm(expected)
+
+
+def test_pure_fluctuation_steps_have_the_prescribed_norm() -> None:
+    n = networks.LINEAR.n_weights
+    runs = D.Runs(np.array([0.3, 1.7]), np.zeros(2), np.zeros(2), np.arange(2))
+    proto = D.Protocol(steps=2, window=1, settle_window=1, measure_every=0)
+    state = D.init_state("linear", runs, proto, seed=0)
+    w0 = state.weights.astype(np.float64)
+    D.advance(state, 1)
+    norms = np.linalg.norm(state.weights - w0, axis=1)
+    # float32 weights of size ~0.5: each stored entry carries ≤ 0.5·eps·0.5 rounding, √N of them
+    np.testing.assert_allclose(norms, runs.eps_norm, rtol=0, atol=np.sqrt(n) * F32_EPS)
+
+
+@pytest.mark.parametrize("arch", [networks.NONLINEAR, networks.LINEAR])
+def test_batched_loss_grad_and_hvp_equal_exact_single_network_maths(arch) -> None:
+    rng = np.random.default_rng(0)
+    b, p, n = 3, 50, arch.n_weights
+    w = rng.normal(0, 0.5, (b, n))
+    x = rng.standard_normal((b, arch.sizes[0], p))
+    y = rng.standard_normal((b, arch.sizes[-1], p))
+    v = rng.standard_normal((b, 2, n))
+    loss, grad = D.batched_loss_grad(arch, w, x, y)
+    loss2, grad2, hv = D.batched_hvp(arch, w, x, y, v)
+    for j in range(b):
+        X, Y = x[j].T, y[j].T
+        # both float64 and exact: agreement to float64 rounding of sums of ~1e3 terms
+        np.testing.assert_allclose(loss[j], networks.loss(arch, w[j], X, Y), rtol=1e-12)
+        np.testing.assert_allclose(grad[j], networks.gradient(arch, w[j], X, Y), rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(grad2[j], grad[j], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(hv[j], networks.hvp(arch, w[j], X, Y, v[j]), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(loss2, loss, rtol=1e-14)
+
+
+def test_hvp_matches_finite_differences_of_the_batched_gradient() -> None:
+    arch = networks.NONLINEAR
+    rng = np.random.default_rng(1)
+    w = rng.normal(0, 0.5, (2, arch.n_weights))
+    x = rng.standard_normal((2, 12, 40))
+    y = rng.standard_normal((2, 10, 40))
+    v = rng.standard_normal((2, 1, arch.n_weights))
+    _, _, hv = D.batched_hvp(arch, w, x, y, v)
+    h = 1e-5
+    gp = D.batched_loss_grad(arch, w + h * v[:, 0], x, y)[1]
+    gm = D.batched_loss_grad(arch, w - h * v[:, 0], x, y)[1]
+    fd = (gp - gm) / (2 * h)
+    # central difference: truncation O(h²·‖∇³F‖‖v‖³) ~ 1e-10·400 and rounding eps·‖g‖/h ~ 1e-11·...;
+    # 1e-6 relative to ‖Hv‖ bounds both comfortably
+    np.testing.assert_allclose(fd, hv[:, 0], rtol=0, atol=1e-6 * np.abs(hv).max())
+
+
+def test_measured_q_of_linear_network_equals_q_from_its_exact_hessian() -> None:
+    arch = networks.LINEAR
+    runs = _runs(2, arch.n_weights)
+    state = D.init_state(arch, runs, SHORT, seed=9)
+    v = np.random.default_rng(0).standard_normal((2, 3, arch.n_weights))
+    q, gn = D.measure_q(state, v)
+    for j in range(2):
+        X, Y = state.inputs[j].T.astype(np.float64), state.targets[j].T.astype(np.float64)
+        H = networks.hessian(arch, state.weights[j].astype(np.float64), X, Y)
+        expect = np.einsum("kn,nm,km->k", v[j], H, v[j]) / np.einsum("kn,kn->k", v[j], v[j])
+        np.testing.assert_allclose(q[j], expect, rtol=1e-10)  # both exact float64
+        g = networks.gradient(arch, state.weights[j].astype(np.float64), X, Y)
+        np.testing.assert_allclose(gn[j], np.linalg.norm(g), rtol=1e-10)
+
+
+def test_predicted_ratio_is_eq9a_and_nan_where_it_does_not_apply() -> None:
+    out = D.predicted_ratio(np.array([4.0, 1.0, 1.0]), np.array([1.0, 4.0, -1.0]))
+    np.testing.assert_allclose(out[:2], [2.0, 0.5], rtol=1e-15)
+    assert np.isnan(out[2])
+
+
+def test_extension_runs_unsettled_networks_longer() -> None:
+    n = networks.NONLINEAR.n_weights
+    runs = D.Runs(np.full(2, 0.03 * np.sqrt(n)), np.array([0.1, 1.0]), np.full(2, 50.0), np.arange(2))
+    proto = D.Protocol(steps=80, window=10, settle_window=20, measure_every=0, extend_max=200)
+    res = D.simulate("nonlinear", runs, proto, seed=0)
+    base = D.simulate(
+        "nonlinear", runs, D.Protocol(steps=80, window=10, settle_window=20, measure_every=0), 0
+    )
+    assert (~base.settled).any(), "the scenario must contain a run still drifting at 80 steps"
+    # runs settled at 80 steps keep 80 steps; unsettled ones get 20-step increments up to +200
+    assert np.all(res.steps_run[base.settled] == 80)
+    assert np.all(res.steps_run[~base.settled] > 80)
+    assert np.all(res.steps_run <= 280)
+    assert np.array_equal(res.loss[:, :80], base.loss)  # the first 80 steps are the same run
+
+
+def test_bad_input_raises_value_error() -> None:
+    with pytest.raises(ValueError, match="ratio"):
+        D.Runs(np.ones(2), np.array([1.0, -1.0]), np.ones(2), np.arange(2))
+    with pytest.raises(ValueError, match="differ in length"):
+        D.Runs(np.ones(2), np.ones(3), np.ones(2), np.arange(2))
+    with pytest.raises(ValueError, match="eps_norm"):
+        D.Runs(np.array([np.nan, 1.0]), np.ones(2), np.ones(2), np.arange(2))
+    with pytest.raises(ValueError, match="window"):
+        D.Protocol(steps=10, window=20)
+    with pytest.raises(ValueError, match="steps"):
+        D.Protocol(steps=0)
+    with pytest.raises(ValueError, match="unknown network"):
+        D.simulate("cubic", _runs(1, 10), SHORT, 0)
