@@ -47,6 +47,7 @@ class LineTime:
 
     path: str
     lineno: int
+    function: str
     source: str
     seconds: float
     hits: int
@@ -68,6 +69,7 @@ def line_times(fn: Callable[[], Any], paths: Iterable[str]) -> tuple[list[LineTi
     if not wanted:
         raise ValueError("line_times needs at least one source file to trace")
     totals: dict[tuple[str, int], list[float]] = {}
+    functions: dict[tuple[str, int], str] = {}
     lock = threading.Lock()
     state = threading.local()
     clock = time.perf_counter
@@ -92,7 +94,9 @@ def line_times(fn: Callable[[], Any], paths: Iterable[str]) -> tuple[list[LineTi
         now = clock()
         if event == "line":
             close_last(now)
-            state.last = ((frame.f_code.co_filename, frame.f_lineno), clock())
+            key = (frame.f_code.co_filename, frame.f_lineno)
+            functions[key] = frame.f_code.co_name
+            state.last = (key, clock())
         elif event == "return":
             close_last(now)
             caller = frame.f_back  # the calling line resumes: charge the rest of it there
@@ -118,7 +122,8 @@ def line_times(fn: Callable[[], Any], paths: Iterable[str]) -> tuple[list[LineTi
     lines = []
     for (path, lineno), (seconds, hits) in totals.items():
         source = linecache.getline(path, lineno).strip()
-        lines.append(LineTime(path, lineno, source, seconds, hits, classify(source)))
+        function = functions.get((path, lineno), "?")
+        lines.append(LineTime(path, lineno, function, source, seconds, hits, classify(source)))
     lines.sort(key=lambda lt: lt.seconds, reverse=True)
     return lines, total
 
@@ -142,7 +147,7 @@ def profile_phases(fn: Callable[[], Any], paths: Iterable[str], top: int = 12) -
         "wall_s": total,
         "top_lines": [
             {
-                "where": f"{os.path.basename(lt.path)}:{lt.lineno}",
+                "where": f"{os.path.basename(lt.path)}:{lt.lineno} ({lt.function})",
                 "source": lt.source[:100],
                 "phase": lt.phase,
                 "share": lt.seconds / traced if traced > 0 else 0.0,

@@ -80,8 +80,11 @@ def test_classify_lines_into_phases() -> None:
     assert classify("counts = self.rng.multinomial(1000, p)") == "random numbers"
     assert classify("h = expit(W1 @ X)") == "sigmoid"
     assert classify("g = delta @ h.T") == "matrix products"
+    assert classify("np.tanh(a, out=a)") == "sigmoid"
+    assert classify("counts = np.bincount(idx.ravel(), minlength=k * p)") == "random numbers"
+    assert classify("w += a_xi[:, None] * xi[t]") == "elementwise"
     assert classify("step(rng, W, X)") == BOOKKEEPING  # passing a generator draws nothing
-    assert classify("w += eps  # rng.standard_normal(...) earlier") == BOOKKEEPING
+    assert classify("sub = state.take(idx)  # rng.standard_normal(...) earlier") == BOOKKEEPING
 
 
 def test_profile_phases_attributes_lines(tmp_path: Path) -> None:
@@ -107,12 +110,13 @@ def test_profile_phases_attributes_lines(tmp_path: Path) -> None:
     W, X = rng.standard_normal((40, 40)), rng.standard_normal((40, 40))
     prof = profile_phases(lambda: [mod.step(rng, W, X) for _ in range(5)], [str(path)])
     shares = prof["shares"]
-    assert set(shares) == {"random numbers", "sigmoid", "matrix products", BOOKKEEPING}
+    assert set(shares) == {"random numbers", "sigmoid", "matrix products", "elementwise", BOOKKEEPING}
     # shares are fractions of the traced time: they sum to 1 up to float rounding
     assert sum(shares.values()) == pytest.approx(1.0, abs=1e-12)
     assert shares["matrix products"] > 0 and shares["random numbers"] > 0
     assert shares["sigmoid"] == 0.0  # no sigmoid line exists in the toy
     by_source = {line["source"]: line for line in prof["top_lines"]}
+    assert by_source["h = W @ X"]["where"].endswith("(step)")
     assert by_source["h = W @ X"]["hits"] == 5
     assert by_source["k += i"]["hits"] == 15
     with pytest.raises(ValueError, match="source file"):
@@ -126,3 +130,222 @@ def test_time_command_runs_a_subcommand() -> None:
     assert not bad.ok and bad.returncode != 0
     with pytest.raises(ValueError, match="sequence"):
         time_command("verify --profile ci")
+
+
+# ----------------------------------------------------------------------------- the whole suite
+
+
+def _tiny_suite() -> dict:
+    from benchmarks.suite import run_suite
+
+    return run_suite(
+        steps=40,
+        gemm_n=64,
+        gemm_repeats=1,
+        max_networks=4,
+        baseline_networks=2,
+        n_inputs=50,
+        n_directions=4,
+        curvature_repeats=1,
+        commands={"verify_ci_s": ["--version"], "reproduce_quick_s": ["--help"]},
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_suite() -> dict:
+    return _tiny_suite()
+
+
+def _numbers(obj: object) -> list[float]:
+    if isinstance(obj, dict):
+        return [x for v in obj.values() for x in _numbers(v)]
+    if isinstance(obj, list | tuple):
+        return [x for v in obj for x in _numbers(v)]
+    if isinstance(obj, bool) or obj is None:
+        return []
+    if isinstance(obj, int | float):
+        return [float(obj)]
+    return []
+
+
+def test_suite_json_has_every_key_with_finite_positive_numbers(tiny_suite: dict) -> None:
+    import json
+
+    from benchmarks.suite import REQUIRED_KEYS
+
+    res = json.loads(json.dumps(tiny_suite, default=float))  # the JSON the command writes
+    for key in REQUIRED_KEYS:
+        assert key in res, key
+    for key in REQUIRED_KEYS:
+        if key == "machine":
+            continue
+        v = res[key]
+        assert isinstance(v, float) and math.isfinite(v) and v > 0, (key, v)
+    assert res["machine"]["cores"] >= 1
+    # the sweeps really ran the requested networks and steps
+    for key, network in (("fig5", "nonlinear"), ("fig5s1", "linear")):
+        d = res["details"][key]
+        assert d["network"] == network and d["networks"] == 4
+        assert d["steps_timed"] == [20, 40, 40]
+        assert d["baseline"]["networks"] == 2
+        assert d["full_steps"] == 8000
+        # extrapolation: set-up + 8000 steps + measurements, parts as reported
+        assert d["full_sweep_s"] == pytest.approx(d["setup_s"] + 8000 * d["s_per_step"] + d["measure_s"])
+    assert res["details"]["fig5"]["flop_per_network_step"] == flops_per_network_step(NONLINEAR, 1000)
+    assert res["details"]["fig5s1"]["flop_per_network_step"] == flops_per_network_step(LINEAR, 1000)
+    shares = res["details"]["fig5_phases"]["shares"]
+    assert sum(shares.values()) == pytest.approx(1.0, abs=1e-12)  # fractions of traced time
+    assert all(math.isfinite(x) for x in _numbers(res))
+
+
+def test_markdown_table_names_every_figure(tiny_suite: dict) -> None:
+    from benchmarks.suite import to_markdown
+
+    md = to_markdown(tiny_suite)
+    for text in (
+        "GEMM float32",
+        "Figure 5: one step",
+        "Figure 5-S1: full sweep",
+        "exact Hessian",
+        "Hessian-vector product",
+        "Q for 4 directions",
+        "plasticity verify --profile ci",
+        "plasticity reproduce --quick",
+        "faster than the per-network loop",
+        "Smoke run",
+        tiny_suite["machine"]["cpu_model"],
+    ):
+        assert text in md, text
+
+
+def test_suite_skip_commands_and_bad_steps() -> None:
+    from benchmarks.suite import run_suite, to_markdown
+
+    with pytest.raises(ValueError, match="steps"):
+        run_suite(steps=10)
+    res = run_suite(
+        steps=40,
+        gemm_n=32,
+        gemm_repeats=1,
+        max_networks=2,
+        baseline_networks=1,
+        n_inputs=20,
+        n_directions=2,
+        curvature_repeats=1,
+        profile=False,
+        skip_commands=True,
+    )
+    assert res["verify_ci_s"] is None and res["reproduce_quick_s"] is None
+    assert "skipped" in to_markdown(res)
+
+
+def test_bench_command_writes_json_and_markdown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_suite: dict
+) -> None:
+    import json
+
+    import benchmarks.suite
+    from checks.cli import main
+
+    seen: dict = {}
+
+    def fake_run_suite(**kwargs: object) -> dict:
+        seen.update(kwargs)
+        return tiny_suite
+
+    monkeypatch.setattr(benchmarks.suite, "run_suite", fake_run_suite)
+    out_json, out_md = tmp_path / "b.json", tmp_path / "b.md"
+    argv = ["bench", "--steps", "40", "--skip-commands", "--json", str(out_json), "--markdown", str(out_md)]
+    rc = main(argv)
+    assert rc == 0
+    assert seen["steps"] == 40 and seen["skip_commands"] is True
+    assert json.loads(out_json.read_text())["gemm_gflops_f32"] == tiny_suite["gemm_gflops_f32"]
+    assert "| measurement |" in out_md.read_text()
+    # user errors: one line, exit 2, before any measuring
+    assert main(["bench", "--json", str(tmp_path / "missing" / "b.json")]) == 2
+    assert main(["bench", "--markdown", str(tmp_path)]) == 2
+    with pytest.raises(SystemExit):
+        main(["bench", "--steps", "5"])
+
+
+# ----------------------------------------------------------------------------- regression reference
+#
+# Issue 6: "Results are unchanged by the optimisations: the same seed gives the same
+# steady-state table as before them, to float32 rounding."  tests/data/reference_sweep.npz was
+# written by the straightforward per-network path (benchmarks/make_reference.py).
+
+REFERENCE = Path(__file__).parent / "data" / "reference_sweep.npz"
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+def _load_reference(name: str) -> dict[str, np.ndarray]:
+    with np.load(REFERENCE) as z:
+        return {k.split("/", 1)[1]: z[k] for k in z.files if k.startswith(name + "/")}
+
+
+def assert_matches_reference(got: dict[str, np.ndarray], ref: dict[str, np.ndarray], steps: int) -> None:
+    """Batched (or re-run) results equal the stored reference to accumulated float32 rounding."""
+    # Weights: each step adds a handful (<= 4) of float32 roundings of weight-sized quantities
+    # (the three updates, and the gradient's products summed in a different order by the
+    # batched and per-network paths); at most linearly accumulated over the steps, since the
+    # dynamics near the teacher are contractive and do not amplify them in so few steps.
+    k = 4 * steps * EPS32
+    w_scale = np.abs(ref["weights"]).max()
+    np.testing.assert_allclose(got["weights"], ref["weights"], rtol=0, atol=k * w_scale)
+    # Task error F = mean r², r = out - y: an output perturbation δo <= k·max|y| changes F by
+    # at most 2·√F·δo + δo² (the subtraction out - y cancels, so F's relative error is large
+    # where F is tiny, hence a bound in √F rather than a relative tolerance).
+    d_out = k * float(ref["output_scale"])
+    for field in ("loss", "steady_loss"):
+        bound = 2 * np.sqrt(ref[field]) * d_out + d_out**2
+        excess = np.abs(got[field] - ref[field]) - bound
+        assert np.all(excess <= 0), f"{field} differs beyond float32 rounding by {excess.max():.3g}"
+    # Float64 measurements at those float32 weights: smooth, well-conditioned functions of the
+    # weights (Q is a ratio of quadratic forms; ‖∇F‖ stays far from 0 at the steady state), so
+    # their relative perturbation is that of the weights, k.
+    for field in ("grad_norm", "Q_c", "Q_eps"):
+        np.testing.assert_allclose(got[field], ref[field], rtol=k, atol=0, err_msg=field)
+
+
+REFERENCE_CASES = ("nonlinear_bootstrap", "linear_bootstrap", "nonlinear_fullbatch")
+
+
+@pytest.mark.parametrize("name", REFERENCE_CASES)
+def test_batched_engine_reproduces_straightforward_reference(name: str) -> None:
+    from benchmarks import make_reference
+    from numerics.dynamics import simulate
+
+    ref = _load_reference(name)
+    assert int(np.load(REFERENCE)["steps"]) == make_reference.STEPS
+    _, runs, _ = make_reference.case_inputs(name)
+    np.testing.assert_array_equal(runs.ratio, ref["runs_ratio"])  # the same sweep as stored
+    np.testing.assert_array_equal(runs.noise_to_signal, ref["runs_noise_to_signal"])
+    got = make_reference.compute(simulate, name)
+    assert_matches_reference(got, ref, make_reference.STEPS)
+
+
+@pytest.mark.parametrize("name", REFERENCE_CASES)
+def test_reference_path_still_reproduces_stored_reference(name: str) -> None:
+    """If this fails too, the protocol itself (draws, initialisation) changed, not the batching."""
+    from benchmarks import make_reference
+    from numerics.dynamics import simulate_reference
+
+    got = make_reference.compute(simulate_reference, name)
+    assert_matches_reference(got, _load_reference(name), make_reference.STEPS)
+
+
+def test_reference_comparison_catches_a_small_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The comparison bites: γ₁ off by 0.1 % (a slipped constant) is detected."""
+    import numerics.dynamics as dynamics
+    from benchmarks import make_reference
+
+    real = dynamics.compensation_gammas
+
+    def off(magnitude: np.ndarray, noise_to_signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        g1, g2 = real(magnitude, noise_to_signal)
+        return g1 * 1.001, g2
+
+    monkeypatch.setattr(dynamics, "compensation_gammas", off)
+    got = make_reference.compute(dynamics.simulate, "nonlinear_bootstrap")
+    with pytest.raises(AssertionError):
+        assert_matches_reference(got, _load_reference("nonlinear_bootstrap"), make_reference.STEPS)

@@ -1,0 +1,312 @@
+"""`plasticity bench`: every measurement of issue 6 in one run, as JSON and a Markdown table.
+
+Each figure is reported beside an in-run reference: the sweeps against the per-network loop
+(:func:`numerics.dynamics.simulate_reference`) and the float32 GEMM roofline, the curvature
+timings against their straightforward routes (see :mod:`benchmarks.curvature`).  Timings on a
+shared machine are only indicative: the machine's load average is recorded with them.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from benchmarks import curvature, machine, roofline, sweeps
+from benchmarks.commands import time_command
+from benchmarks.phases import profile_phases
+
+#: the JSON keys every run writes (issue 6 and the bench brief); None marks a skipped part
+REQUIRED_KEYS = (
+    "gemm_gflops_f32",
+    "gemm_gflops_f64",
+    "fig5_s_per_step",
+    "fig5_full_sweep_s",
+    "fig5s1_s_per_step",
+    "fig5s1_full_sweep_s",
+    "baseline_speedup",
+    "hessian_ms",
+    "hvp_ms",
+    "q100_ms",
+    "verify_ci_s",
+    "reproduce_quick_s",
+    "machine",
+)
+
+#: issue 6's targets on its 2-core machine (benchmark figures, never asserted in tests)
+TARGETS = {
+    "fig5_full_sweep_s": 120.0,
+    "fig5s1_full_sweep_s": 40.0,
+    "hessian_ms": 10.0,
+    "hvp_ms": 0.5,
+    "reproduce_quick_s": 300.0,
+}
+
+#: the two whole-command timings: key -> arguments of `plasticity`
+DEFAULT_COMMANDS: dict[str, list[str]] = {
+    "verify_ci_s": ["verify", "--profile", "ci"],
+    "reproduce_quick_s": ["reproduce", "--quick", "--out", "{tmp}"],
+}
+
+SWEEPS = (("fig5", "fig5"), ("fig5s1", "fig5s1"))
+
+
+def _say(progress: Callable[[str], None] | None, msg: str) -> None:
+    if progress is not None:
+        progress(msg)
+
+
+def run_suite(
+    *,
+    steps: int = 100,
+    skip_commands: bool = False,
+    gemm_n: int = 4096,
+    gemm_repeats: int = 3,
+    max_networks: int | None = None,
+    baseline_networks: int | None = sweeps.BASELINE_NETWORKS,
+    n_inputs: int = 1000,
+    n_directions: int = 100,
+    curvature_repeats: int = 5,
+    profile: bool = True,
+    commands: Mapping[str, Sequence[str]] | None = None,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Run every measurement and return the results (flat headline keys plus ``details``).
+
+    ``max_networks`` truncates each paper sweep to its first runs (smoke tests only: the
+    headline figures are then not the paper's).  ``commands`` overrides the timed
+    subcommands (key -> `plasticity` arguments, ``{tmp}`` replaced by a scratch directory).
+    """
+    from numerics.experiments import experiment
+    from numerics.networks import architecture
+
+    if not isinstance(steps, int) or steps < sweeps.MIN_STEPS:
+        raise ValueError(f"steps must be an integer >= {sweeps.MIN_STEPS}, got {steps!r}")
+    if max_networks is not None and max_networks < 1:
+        raise ValueError(f"max_networks must be >= 1, got {max_networks}")
+    t_start = time.perf_counter()
+    res: dict[str, Any] = {"machine": machine.machine_info()}
+    details: dict[str, Any] = {}
+
+    _say(progress, f"GEMM roofline ({gemm_n}² float32 and float64, best of {gemm_repeats})")
+    peak32 = roofline.gemm_gflops(np.float32, n=gemm_n, repeats=gemm_repeats)
+    peak64 = roofline.gemm_gflops(np.float64, n=gemm_n, repeats=gemm_repeats)
+    res["gemm_gflops_f32"], res["gemm_gflops_f64"] = peak32, peak64
+    details["gemm"] = {"n": gemm_n, "repeats": gemm_repeats, "flop": 2 * gemm_n**3}
+
+    for key, name in SWEEPS:
+        exp = experiment(name, "full")
+        runs = exp.runs()
+        if max_networks is not None and max_networks < len(runs):
+            runs = runs.take(np.arange(max_networks))
+        _say(progress, f"{name}: {len(runs)} {exp.network} networks, {steps} steps (batched and reference)")
+        d = sweeps.sweep_timings(
+            architecture(exp.network),
+            runs,
+            exp.protocol,
+            steps=steps,
+            full_steps=exp.protocol.steps,
+            seed=seed,
+            baseline_networks=baseline_networks,
+            gemm_gflops_f32=peak32,
+        )
+        details[key] = d
+        res[f"{key}_s_per_step"] = d["s_per_step"]
+        res[f"{key}_full_sweep_s"] = d["full_sweep_s"]
+        res[f"{key}_network_steps_per_s"] = d["network_steps_per_s"]
+        res[f"{key}_gflops"] = d["gflops"]
+        res[f"{key}_pct_gemm_peak"] = d["pct_gemm_peak"]
+        res[f"{key}_baseline_speedup"] = d["baseline_speedup"]
+    res["baseline_speedup"] = res["fig5_baseline_speedup"]
+
+    if profile:
+        _say(progress, "phase profile of the batched engine (fig5 networks, one worker thread)")
+        details["fig5_phases"] = engine_phases(max_networks=max_networks, steps=min(steps, 40), seed=seed)
+
+    _say(progress, f"exact Hessian, HVP and Q of {n_directions} directions ({n_inputs} inputs)")
+    c = curvature.curvature_timings(
+        n_inputs=n_inputs, n_directions=n_directions, repeats=curvature_repeats, seed=seed
+    )
+    details["curvature"] = c
+    for k in ("hessian_ms", "hvp_ms", "q100_ms"):
+        res[k] = c[k]
+    res["hvp_pct_gemm_peak"] = 100.0 * c["hvp_nominal_flop"] / (c["hvp_ms"] * 1e-3) / 1e9 / peak64
+    res["q100_pct_gemm_peak"] = 100.0 * c["q_nominal_flop"] / (c["q100_ms"] * 1e-3) / 1e9 / peak64
+
+    cmds = DEFAULT_COMMANDS if commands is None else dict(commands)
+    details["commands"] = {}
+    for key in DEFAULT_COMMANDS:
+        res.setdefault(key, None)
+    if skip_commands:
+        details["commands"] = "skipped (--skip-commands)"
+    else:
+        for key, args in cmds.items():
+            with tempfile.TemporaryDirectory(prefix="plasticity-bench-") as tmp:
+                argv = [a.replace("{tmp}", tmp) for a in args]
+                _say(progress, f"timing `plasticity {' '.join(argv)}`")
+                t = time_command(argv)
+            details["commands"][key] = t.as_dict()
+            res[key] = t.seconds if t.ok else None
+
+    res["machine"]["load_average_after"] = machine.load_average()
+    res["settings"] = {
+        "steps": steps,
+        "max_networks": max_networks,
+        "baseline_networks": baseline_networks,
+        "gemm_n": gemm_n,
+        "n_inputs": n_inputs,
+        "n_directions": n_directions,
+        "seed": seed,
+        "skip_commands": skip_commands,
+    }
+    res["targets"] = TARGETS
+    res["details"] = details
+    res["bench_wall_s"] = time.perf_counter() - t_start
+    return res
+
+
+def engine_phases(max_networks: int | None = None, steps: int = 40, seed: int = 0) -> dict[str, Any]:
+    """Phase shares of the batched engine on the Figure 5 networks (measurements off, one thread).
+
+    One worker thread so that line times add up to wall time; the lines traced are those of
+    :mod:`numerics.dynamics` (the step itself, its random draws and bookkeeping).
+    """
+    import numerics.dynamics as dynamics
+    from numerics.experiments import experiment
+
+    exp = experiment("fig5", "full")
+    runs = exp.runs()
+    if max_networks is not None and max_networks < len(runs):
+        runs = runs.take(np.arange(max_networks))
+    proto = sweeps.short_protocol(exp.protocol, steps, measure=False)
+    dynamics.simulate(exp.network, runs.take(np.arange(min(2, len(runs)))), proto, seed, workers=1)
+    prof = profile_phases(
+        lambda: dynamics.simulate(exp.network, runs, proto, seed, workers=1), [dynamics.__file__]
+    )
+    prof.update(networks=len(runs), steps=steps, traced_module="numerics/dynamics.py")
+    return prof
+
+
+# ----------------------------------------------------------------------------- Markdown
+
+
+def _fmt(x: Any, unit: str = "", digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    if isinstance(x, float):
+        text = f"{x:.{digits}g}"
+    else:
+        text = str(x)
+    return f"{text} {unit}".strip()
+
+
+def _target(res: Mapping[str, Any], key: str, unit: str) -> str:
+    t = res.get("targets", {}).get(key)
+    v = res.get(key)
+    if t is None:
+        return ""
+    if v is None:
+        return f"≤ {t:g} {unit}"
+    return f"≤ {t:g} {unit} ({'met' if v <= t else 'not met'})"
+
+
+def to_markdown(res: Mapping[str, Any]) -> str:
+    """The benchmark as a Markdown table, each figure beside its in-run baseline and the GEMM peak."""
+    d = res.get("details", {})
+    m = res["machine"]
+    peak = res["gemm_gflops_f32"]
+    lines = [
+        "| measurement | value | vs in-run baseline | vs GEMM peak | target (issue 6) |",
+        "|---|---|---|---|---|",
+        f"| GEMM float32, {d.get('gemm', {}).get('n', '?')}² (the roofline) | "
+        f"{_fmt(peak, 'GFLOP/s')} | — | 100 % | |",
+        f"| GEMM float64 | {_fmt(res['gemm_gflops_f64'], 'GFLOP/s')} | — | "
+        f"{_fmt(100 * res['gemm_gflops_f64'] / peak, '%')} of float32 | |",
+    ]
+    for key, label in (("fig5", "Figure 5"), ("fig5s1", "Figure 5-S1")):
+        s = d.get(key)
+        if not s:
+            continue
+        base = s.get("baseline", {})
+        lines.append(
+            f"| {label}: one step of {s['networks']} {s['network']} networks | "
+            f"{_fmt(1e3 * s['s_per_step'], 'ms')} ({_fmt(s['network_steps_per_s'], 'network-steps/s')}) | "
+            f"{_fmt(s.get('baseline_speedup_per_step'), '×')} faster than the per-network loop | "
+            f"{_fmt(s['gflops'], 'GFLOP/s')} = {_fmt(s['pct_gemm_peak'], '%')} "
+            f"({s['flop_per_network_step'] / 1e6:g} MFLOP/network-step) | |"
+        )
+        lines.append(
+            f"| {label}: full sweep, {s['full_steps']} steps (extrapolated; set-up "
+            f"{_fmt(s['setup_s'], 's')}, Q measurements {_fmt(s['measure_s'], 's')}) | "
+            f"{_fmt(s['full_sweep_s'], 's')} | {_fmt(s.get('baseline_speedup'), '×')} "
+            f"(loop: {_fmt(s.get('baseline_full_sweep_s'), 's')}, "
+            f"from {base.get('networks', '—')} networks) | "
+            f"| {_target(res, f'{key}_full_sweep_s', 's')} |"
+        )
+    c = d.get("curvature", {})
+    if c:
+        lines += [
+            f"| exact Hessian, {c['n_params']}×{c['n_params']}, {c['n_inputs']} inputs | "
+            f"{_fmt(res['hessian_ms'], 'ms')} | {_fmt(c['hessian_columns_ms'] / c['hessian_ms'], '×')} "
+            f"faster than {c['n_params']} column HVPs ({_fmt(c['hessian_columns_ms'], 'ms')}) | "
+            f"n/a (no algorithm-independent FLOP count) | {_target(res, 'hessian_ms', 'ms')} |",
+            f"| one Hessian-vector product | {_fmt(res['hvp_ms'], 'ms')} | "
+            f"{_fmt(c['hvp_fd_ms'] / c['hvp_ms'], '×')} faster than a finite difference of two gradients "
+            f"({_fmt(c['hvp_fd_ms'], 'ms')}) | {_fmt(res.get('hvp_pct_gemm_peak'), '%')} of float64 peak "
+            f"at its lower-bound work | {_target(res, 'hvp_ms', 'ms')} |",
+            f"| Q for {c['n_directions']} directions at once | {_fmt(res['q100_ms'], 'ms')} | "
+            f"{_fmt(c['q100_loop_ms'] / c['q100_ms'], '×')} faster than {c['n_directions']} single calls "
+            f"({_fmt(c['q100_loop_ms'], 'ms')}) | {_fmt(res.get('q100_pct_gemm_peak'), '%')} of float64 "
+            f"peak at its lower-bound work | |",
+        ]
+    cmd = d.get("commands")
+    for key, label in (
+        ("verify_ci_s", "`plasticity verify --profile ci`"),
+        ("reproduce_quick_s", "`plasticity reproduce --quick`"),
+    ):
+        info = cmd.get(key) if isinstance(cmd, dict) else None
+        if isinstance(cmd, str):
+            value = "skipped"
+        elif info is not None and info.get("returncode") != 0:
+            value = f"failed (exit {info.get('returncode')}) after {_fmt(info.get('seconds'), 's')}"
+        else:
+            value = _fmt(res.get(key), "s")
+        lines.append(f"| {label} wall time | {value} | | | {_target(res, key, 's')} |")
+
+    out = [
+        "## Benchmark",
+        "",
+        f"Machine: {m.get('cpu_model')}, {m.get('cores')} cores, numpy {m.get('numpy')} with "
+        f"{(m.get('blas') or {}).get('name')} {(m.get('blas') or {}).get('version') or ''}; "
+        f"load average {m.get('load_average')} before, {m.get('load_average_after')} after.",
+        "",
+        *lines,
+        "",
+    ]
+    ph = d.get("fig5_phases")
+    if ph:
+        out += [
+            f"Where a step of the batched engine goes ({ph['networks']} networks, {ph['steps']} steps, "
+            f"one thread, lines of {ph['traced_module']}):",
+            "",
+            "| phase | share |",
+            "|---|---|",
+            *(f"| {k} | {100 * v:.1f} % |" for k, v in ph["shares"].items()),
+            "",
+            "| line | phase | share | source |",
+            "|---|---|---|---|",
+            *(
+                f"| {t['where']} | {t['phase']} | {100 * t['share']:.1f} % | `{t['source']}` |"
+                for t in ph["top_lines"][:8]
+            ),
+            "",
+        ]
+    if res.get("settings", {}).get("max_networks") is not None:
+        out.append("**Smoke run**: sweeps truncated to their first networks; not the paper's figures.")
+    out.append(f"Benchmark wall time: {_fmt(res.get('bench_wall_s'), 's')}.")
+    return "\n".join(out) + "\n"

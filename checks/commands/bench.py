@@ -1,0 +1,92 @@
+"""`plasticity bench`: measure this machine's speed on the paper's workloads (issue 6).
+
+Prints a Markdown table (each figure beside its in-run baseline and the GEMM roofline) and
+optionally writes it and the full JSON to files.  Takes a few minutes; ``--skip-commands``
+leaves out the two whole-command timings, which take most of that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HELP = "measure performance: GEMM roofline, Figure 5 / 5-S1 sweeps vs a per-network loop, Hessian, HVP, Q"
+
+
+def _positive_int(minimum: int):  # noqa: ANN202 - argparse type factory
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `plasticity bench`."""
+    from benchmarks.sweeps import BASELINE_NETWORKS, MIN_STEPS
+
+    parser.add_argument(
+        "--steps",
+        type=_positive_int(MIN_STEPS),
+        default=100,
+        help="steps per timed sweep run (extrapolated to the paper's 8000; default 100)",
+    )
+    parser.add_argument("--json", metavar="FILE", type=Path, help="write every number as JSON")
+    parser.add_argument("--markdown", metavar="FILE", type=Path, help="write the Markdown table")
+    parser.add_argument(
+        "--skip-commands",
+        action="store_true",
+        help="do not time `plasticity verify --profile ci` and `plasticity reproduce --quick`",
+    )
+    parser.add_argument(
+        "--baseline-networks",
+        type=_positive_int(1),
+        default=BASELINE_NETWORKS,
+        help=f"networks the per-network reference loop runs, scaled linearly (default {BASELINE_NETWORKS})",
+    )
+    parser.add_argument(
+        "--gemm-size", type=_positive_int(1), default=4096, help="side of the square GEMM (default 4096)"
+    )
+    parser.add_argument("--no-profile", action="store_true", help="skip the engine's phase profile")
+    parser.add_argument("--seed", type=_positive_int(0), default=0, help="seed of the timed sweeps")
+
+
+def _check_writable(path: Path | None, flag: str) -> None:
+    if path is None:
+        return
+    if path.is_dir():
+        raise IsADirectoryError(f"{flag} {path} is a directory; give a file name")
+    if not path.parent.exists():
+        raise FileNotFoundError(f"{flag} {path}: directory {path.parent} does not exist")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark, print the table, write the requested files."""
+    from benchmarks.suite import run_suite, to_markdown
+
+    # fail before minutes of measuring, not after
+    _check_writable(args.json, "--json")
+    _check_writable(args.markdown, "--markdown")
+    res = run_suite(
+        steps=args.steps,
+        skip_commands=args.skip_commands,
+        gemm_n=args.gemm_size,
+        baseline_networks=args.baseline_networks,
+        profile=not args.no_profile,
+        seed=args.seed,
+        progress=lambda msg: print(f"bench: {msg}", file=sys.stderr, flush=True),
+    )
+    table = to_markdown(res)
+    print(table)
+    if args.json is not None:
+        args.json.write_text(json.dumps(res, indent=2, default=float) + "\n")
+    if args.markdown is not None:
+        args.markdown.write_text(table)
+    return 0
