@@ -115,7 +115,7 @@ def test_hvp_and_hessian_match_finite_differences_of_the_gradient(arch):
     H = nw.hessian(arch, w, X, Y)
     assert H.shape == (arch.n_weights, arch.n_weights)
     V = rng.standard_normal((4, arch.n_weights))
-    HV = nw.hvp(arch, w, X, Y, V)
+    HV = nw.hvp(arch, w, X, Y, V, method="rop")
     # gradient entries are sums over samples of terms as large as max|r|·max|h|; rounding scale
     scale = np.max(np.abs(g(w))) + 1.0
     for v, hv in zip(V, HV, strict=True):
@@ -128,7 +128,14 @@ def test_structured_hessian_equals_hvp_of_identity(arch):
     """Two independent exact constructions (structure vs R-operator) agree to rounding."""
     w, X, Y, _ = problem(arch, seed=4)
     H = nw.hessian(arch, w, X, Y)
-    H_cols = nw.hvp(arch, w, X, Y, np.eye(arch.n_weights))
+    H_cols = nw.hvp(arch, w, X, Y, np.eye(arch.n_weights), method="rop")
+    # the automatic choice (structured Hessian for many directions) gives the same products
+    np.testing.assert_allclose(
+        nw.hvp(arch, w, X, Y, np.eye(arch.n_weights)),
+        H_cols,
+        rtol=0,
+        atol=X.shape[0] * EPS * np.max(np.abs(H)) * 10,
+    )
     # both are sums of P products of O(1) numbers: agreement to ~P·eps relative to max|H|
     np.testing.assert_allclose(H, H_cols, rtol=0, atol=X.shape[0] * EPS * np.max(np.abs(H)) * 10)
     np.testing.assert_array_equal(H, H.T)
@@ -177,6 +184,8 @@ def test_bad_inputs_are_named():
         nw.gradient(arch, w, bad, Y)
     with pytest.raises(ValueError, match="V must have shape"):
         nw.hvp(arch, w, X, Y, np.ones(12))
+    with pytest.raises(ValueError, match="unknown HVP method"):
+        nw.hvp(arch, w, X, Y, np.ones(440), method="autograd")
     with pytest.raises(ValueError, match="targets must have shape"):
         nw.loss(arch, w, X, Y[:, :3])
     with pytest.raises(ValueError, match="weights contain NaN"):
