@@ -103,6 +103,7 @@ class Protocol:
     settle_window: int = 0  # settledness: last settle_window steps vs the ones before; 0 = steps // 4
     settle_alpha: float = 0.01  # level of the settledness t-test (numerics.steady)
     extend_max: int = 0  # extra steps allowed to unsettled runs (in settle_window increments); 0 = off
+    settle_batches: int = 10  # batch means per settledness window (each batch ≫ correlation time)
 
     def __post_init__(self) -> None:
         for name in ("steps", "n_inputs", "batch_size", "record_every", "window"):
@@ -122,6 +123,11 @@ class Protocol:
             raise ValueError(
                 f"Protocol.settle_window ({sw}) must be a multiple of record_every, at least window "
                 f"({self.window}) and at most steps/2 ({self.steps // 2})"
+            )
+        if self.settle_batches < 2 or sw // self.record_every < self.settle_batches:
+            raise ValueError(
+                f"Protocol.settle_window ({sw} steps = {sw // self.record_every} records) must hold at "
+                f"least settle_batches ({self.settle_batches}) >= 2 records"
             )
         if self.extend_max < 0 or not 0 < self.settle_alpha < 1:
             raise ValueError("Protocol.extend_max must be >= 0 and settle_alpha in (0, 1)")
@@ -740,7 +746,7 @@ def _finish(state: State, seg: Segment, protocol: Protocol, workers: int, chunk:
     b = len(state.runs)
     nset = protocol.settle_steps // protocol.record_every
     stats = _window_stats(seg, protocol)
-    test = settled_test(seg.loss, nset, alpha=protocol.settle_alpha)
+    test = settled_test(seg.loss, nset, protocol.settle_batches, protocol.settle_alpha)
     settled, drift = test.settled.copy(), test.relative_drift.copy()
     steps_run = np.full(b, protocol.steps, dtype=np.int64)
     extra_loss: list[np.ndarray] = []
@@ -772,7 +778,7 @@ def _finish(state: State, seg: Segment, protocol: Protocol, workers: int, chunk:
         st = _window_stats(s2, protocol)
         for k, v in st.items():
             stats[k][idx] = v
-        t2 = settled_test(tails[idx], nset, alpha=protocol.settle_alpha)
+        t2 = settled_test(tails[idx], nset, protocol.settle_batches, protocol.settle_alpha)
         settled[idx], drift[idx] = t2.settled, t2.relative_drift
         steps_run[idx] += inc
         extended += inc

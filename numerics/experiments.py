@@ -188,7 +188,7 @@ def run_staged(exp: StagedExperiment, seed: int, *, workers: int = 2) -> StagedR
         losses.append(seg.loss)
         tracked.append(seg.tracked[0])
         out["steady_loss"][:, k] = seg.loss[:, -nwin:].mean(axis=1)
-        test = settled_test(seg.loss, nset, alpha=proto.settle_alpha)
+        test = settled_test(seg.loss, nset, proto.settle_batches, proto.settle_alpha)
         settled[:, k], out["relative_drift"][:, k] = test.settled, test.relative_drift
         for key in ("Q_c", "Q_eps", "grad_norm"):
             arr = getattr(seg, key)
