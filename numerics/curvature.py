@@ -24,6 +24,7 @@ __all__ = [
     "trace_over_n",
     "extreme_eigenvalues",
     "spectrum",
+    "dense_hessian",
     "EXACT_MAX_N",
 ]
 
@@ -104,6 +105,23 @@ def _diagonal(landscape: Landscape, w: np.ndarray, chunk: int = 256) -> np.ndarr
     return diag
 
 
+def dense_hessian(landscape: Landscape, w: np.ndarray, chunk: int = 512) -> np.ndarray:
+    """∇²F(w) as a dense symmetric matrix assembled from HVPs of basis vectors (in chunks),
+    so that it works on landscapes that offer HVPs only; symmetrised, since finite-difference
+    HVPs are symmetric only to their truncation error."""
+    w = check_point(w, landscape.n)
+    n = landscape.n
+    H = np.empty((n, n))
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        E = np.zeros((stop - start, n))
+        E[np.arange(stop - start), np.arange(start, stop)] = 1.0
+        H[start:stop] = np.asarray(landscape.hvp(w, E))
+    if not np.all(np.isfinite(H)):
+        raise ValueError("Hessian-vector products returned NaN or inf")
+    return 0.5 * (H + H.T)
+
+
 def trace_over_n(
     landscape: Landscape,
     w: np.ndarray,
@@ -162,7 +180,9 @@ def extreme_eigenvalues(
     """Smallest and largest eigenvalues of ∇²F(w): dense ``eigvalsh`` for small N, Lanczos
     (``scipy.sparse.linalg.eigsh`` on an HVP LinearOperator) for large N.
 
-    A negative minimum means the Hessian is indefinite at w -- reported, never hidden.
+    The dense path assembles ∇²F from HVPs (:func:`dense_hessian`), so neither path needs a
+    Hessian method.  A negative minimum means the Hessian is indefinite at w -- reported,
+    never hidden.
     ``tol`` is eigsh's relative accuracy; ``rng`` seeds its start vector (reproducible).
     """
     w = check_point(w, landscape.n)
@@ -170,7 +190,7 @@ def extreme_eigenvalues(
     if exact is None:
         exact = n <= EXACT_MAX_N
     if exact or n < 3:
-        lam = np.linalg.eigvalsh(_check_square_symmetric(landscape.hessian(w), "hessian"))
+        lam = np.linalg.eigvalsh(dense_hessian(landscape, w))
         return Extremes(float(lam[0]), float(lam[-1]), "dense")
     op = _operator(landscape, w)
     v0 = _as_rng(rng).standard_normal(n)
@@ -188,4 +208,4 @@ def spectrum(landscape: Landscape, w: np.ndarray, *, max_n: int = 5000) -> np.nd
             f"spectrum of an N={landscape.n} Hessian needs a dense {landscape.n}² matrix (max_n={max_n}); "
             "use extreme_eigenvalues or trace_over_n, which are matrix-free"
         )
-    return np.linalg.eigvalsh(_check_square_symmetric(landscape.hessian(w), "hessian"))
+    return np.linalg.eigvalsh(dense_hessian(landscape, w))

@@ -393,6 +393,7 @@ class FunctionLandscape:
         self.n = int(n)
         self._f, self._grad, self._hess, self._hvp = f, grad, hess, hvp
         self.fd_step = fd_step
+        self._fd_cache: tuple[np.ndarray, np.ndarray] | None = None
         self.w_star = None if w_star is None else check_point(w_star, self.n, "w_star")
 
     # ----- which derivatives are exact (supplied) and which are finite differences
@@ -471,8 +472,14 @@ class FunctionLandscape:
         elif self._grad is not None:
             out = np.stack([self._fd_hvp_from_grad(w, r) for r in rows])
         else:
-            out = rows @ self._fd_hessian_from_f(w)
+            out = rows @ self._fd_hessian_cached(w)
         return out.reshape(V.shape)
+
+    def _fd_hessian_cached(self, w: np.ndarray) -> np.ndarray:
+        # O(n²) evaluations of f: keep the last point's matrix for repeated HVPs there
+        if self._fd_cache is None or not np.array_equal(self._fd_cache[0], w):
+            self._fd_cache = (w.copy(), self._fd_hessian_from_f(w))
+        return self._fd_cache[1]
 
     def _fd_hvp_from_grad(self, w: np.ndarray, v: np.ndarray) -> np.ndarray:
         norm = float(np.linalg.norm(v))
@@ -518,7 +525,7 @@ class FunctionLandscape:
         if self._hvp is not None or self._grad is not None:
             H = self.hvp(w, np.eye(self.n))
             return 0.5 * (H + H.T)
-        return self._fd_hessian_from_f(w)
+        return self._fd_hessian_cached(w).copy()
 
     def loss_batch(self, W: np.ndarray) -> np.ndarray:
         return np.array([self.loss(w) for w in check_batch(W, self.n)])
