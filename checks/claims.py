@@ -18,14 +18,16 @@ example, which the verdict carries.
 from __future__ import annotations
 
 import math
+import random
 import time
 import traceback
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from hypothesis import find, given
+from hypothesis import find, given, seed
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
@@ -141,6 +143,8 @@ class Claim:
         """
         prof = get_profile(profile)
         start = time.perf_counter()
+        global _CURRENT_SEED
+        _CURRENT_SEED = zlib.crc32(self.id.encode())
         try:
             out = self.run(prof)
         except Exception as exc:  # noqa: BLE001 - reported as the verdict's evidence
@@ -173,6 +177,10 @@ class Claim:
 
 
 CLAIMS: dict[str, Claim] = {}
+
+#: Hypothesis seed of the claim being checked (crc32 of its id), so that each claim's
+#: examples depend only on the claim and the profile, never on which claims ran before it
+_CURRENT_SEED = 0
 
 
 def claim(
@@ -259,7 +267,8 @@ def check_property(
     """
     state: dict[str, Any] = {"n": 0, "worst": math.inf, "evidence": {}}
 
-    @hypothesis_settings(profile, max_examples=max_examples)
+    @seed(_CURRENT_SEED)
+    @hypothesis_settings(profile, max_examples=max_examples, derandomize=False)
     @given(strategy)
     def prop(example: Any) -> None:
         margin, evidence = evaluate(example)
@@ -312,7 +321,12 @@ def search_counterexample(
         return bool(is_counterexample(example))
 
     try:
-        found = find(strategy, condition, settings=hypothesis_settings(profile, search=True))
+        found = find(
+            strategy,
+            condition,
+            settings=hypothesis_settings(profile, search=True, derandomize=False),
+            random=random.Random(_CURRENT_SEED),
+        )
     except NoSuchExample:
         return Outcome(
             ok=False,

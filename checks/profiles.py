@@ -91,12 +91,18 @@ def get_profile(name: str | Profile) -> Profile:
 
 
 def hypothesis_settings(
-    profile: Profile, *, search: bool = False, max_examples: int | None = None, shrink: bool = True
+    profile: Profile,
+    *,
+    search: bool = False,
+    max_examples: int | None = None,
+    shrink: bool = True,
+    derandomize: bool = True,
 ) -> settings:
     """Deterministic Hypothesis settings for one claim under ``profile``.
 
     ``search`` selects the (larger) budget of the counterexample searches.  No deadline (a
-    claim's example may run a small simulation), no database, derandomized, quiet.
+    claim's example may run a small simulation), no database, quiet; derandomized unless the
+    caller pins an explicit seed instead (the claims do: one seed per claim id).
     """
     n = (
         max_examples
@@ -108,7 +114,7 @@ def hypothesis_settings(
         phases.append(Phase.shrink)
     return settings(
         max_examples=n,
-        derandomize=True,
+        derandomize=derandomize,
         database=None,
         deadline=None,
         print_blob=False,
