@@ -72,7 +72,7 @@ def test_first_step_is_the_paper_update_with_exact_gradient() -> None:
     """w1 − w0 = −γ₁ ĝ + γ₂ ν̂ + ‖Δε‖ ξ̂ with ĝ the exact gradient of the bootstrap-batch error."""
     arch = networks.NONLINEAR
     runs = _runs(3, arch.n_weights, nts=20.0)
-    proto = D.Protocol(steps=2, window=1, settle_window=1, measure_every=0)
+    proto = D.Protocol(steps=20, window=1, settle_window=10, measure_every=0)
     state = D.init_state(arch, runs, proto, seed=2)
     w0 = state.weights.astype(np.float64)
     seg = D.advance(state, 1)
@@ -113,7 +113,7 @@ def test_first_step_is_the_paper_update_with_exact_gradient() -> None:
 def test_pure_fluctuation_steps_have_the_prescribed_norm() -> None:
     n = networks.LINEAR.n_weights
     runs = D.Runs(np.array([0.3, 1.7]), np.zeros(2), np.zeros(2), np.arange(2))
-    proto = D.Protocol(steps=2, window=1, settle_window=1, measure_every=0)
+    proto = D.Protocol(steps=20, window=1, settle_window=10, measure_every=0)
     state = D.init_state("linear", runs, proto, seed=0)
     w0 = state.weights.astype(np.float64)
     D.advance(state, 1)
