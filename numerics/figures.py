@@ -223,12 +223,13 @@ def plot_staged(result: StagedResult, stem: Path, seed: int) -> list[Path]:
         note = f"\n{unsettled} not settled" if unsettled else ""
         axb.text(
             s0 + exp.stage_steps / 2,
-            1.01,
+            0.97,
             f"‖Δc‖/‖Δε‖ = {ratio:g}{note}",
             transform=axb.get_xaxis_transform(),
             ha="center",
-            va="bottom",
+            va="top",
             fontsize=8,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
         )
         mean_ss = np.nanmean(result.steady_loss[:, k])
         axb.hlines(
@@ -239,10 +240,12 @@ def plot_staged(result: StagedResult, stem: Path, seed: int) -> list[Path]:
             lw=2.5,
             label="steady-state mean" if k == 0 else None,
         )
+    # the start (student ≈ teacher, error ~1e-7) would squash the stages: show from below their floor
+    finite = result.steady_loss[np.isfinite(result.steady_loss)]
+    if finite.size and finite.min() > 0:
+        axb.set_ylim(bottom=0.2 * finite.min())
     axb.legend(fontsize=8, loc="lower right")
-    axb.set_title(
-        "(b) task error while the compensation ratio is raised in stages", loc="left", fontsize=10, pad=22
-    )
+    axb.set_title("(b) task error while the compensation ratio is raised in stages", loc="left", fontsize=10)
     for q in range(result.tracked.shape[1]):
         axc.plot(steps, result.tracked[:, q], lw=0.9, label=f"weight #{result.tracked_index[q]}")
     axc.set_ylabel("weight value (dimensionless)")
@@ -259,7 +262,7 @@ def plot_staged(result: StagedResult, stem: Path, seed: int) -> list[Path]:
         f"{exp.stage_steps} steps per stage, seed {seed}"
     )
     if quick:
-        sub = "QUICK RUN (shorter stages, fewer networks): " + sub
+        sub = "QUICK RUN (shorter stages, fewer networks)\n" + sub
     fig.suptitle(f"Figure 1\n{sub}", fontsize=10, color="C3" if quick else "black")
     fig.tight_layout()
     paths = _save(fig, stem)
