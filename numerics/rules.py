@@ -93,10 +93,15 @@ def gammas(magnitude: float | np.ndarray, snr: float | np.ndarray) -> tuple[np.n
         raise ValueError("snr must be numeric") from None
     if np.any(np.isnan(r)) or np.any(r < 0):
         raise ValueError(f"snr (signal-to-noise γ₁/γ₂) must be ≥ 0 (inf allowed); got {snr!r}")
-    with np.errstate(divide="ignore", over="ignore"):
-        # r/√(1+r²) written as 1/√(1+r⁻²) so that r = inf gives exactly 1 (and r = 0 gives 0)
-        g1 = m / np.sqrt(1.0 + 1.0 / (r * r))
-        g2 = m / np.sqrt(1.0 + r * r)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        # r/√(1+r²) and 1/√(1+r²) written so that neither r² nor r⁻² overflows: for r ≤ 1 as
+        # is, for r > 1 as 1/√(1+r⁻²) and r⁻¹/√(1+r⁻²) (so r = inf gives exactly (m, 0))
+        small = r <= 1
+        inv = np.where(small, 1.0, 1.0 / np.where(small, 1.0, r))
+        rs = np.where(small, r, 1.0)
+        root = np.where(small, np.sqrt(1.0 + rs * rs), np.sqrt(1.0 + inv * inv))
+        g1 = m * np.where(small, rs, 1.0) / root
+        g2 = m * np.where(small, 1.0, inv) / root
     return g1, g2
 
 

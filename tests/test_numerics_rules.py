@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from numerics import rules
 from numerics.curvature import Q, trace_over_n
@@ -172,3 +174,32 @@ def test_random_rules_are_deterministic_given_the_generator():
         rules.noisy_gradient(g, np.random.default_rng(0), -1.0, 1.0)
     with pytest.raises(ValueError, match="grad contains NaN"):
         rules.gradient(np.full((2, 2), np.nan), 1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    # (subnormal magnitudes carry no relative precision; 1e-100 keeps m² normal)
+    m=st.one_of(st.just(0.0), st.floats(1e-100, 1e6)),
+    r=st.one_of(st.floats(0.0, 1e12, allow_nan=False), st.just(np.inf)),
+)
+def test_gammas_property(m, r):
+    g1, g2 = rules.gammas(m, r)
+    assert g1 >= 0 and g2 >= 0
+    # γ₁² + γ₂² = m² to a few ulps of m² (each γ carries ≤ 3 roundings)
+    assert abs(g1**2 + g2**2 - m**2) <= 8 * EPS * m**2
+    if 0 < r < np.inf and m > 0:
+        assert abs(g1 - r * g2) <= 8 * EPS * g1  # γ₁ = r γ₂
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lead=st.lists(st.integers(1, 4), min_size=0, max_size=2),
+    n=st.integers(1, 50),
+    # (norms below ~1e-150 would underflow when the test squares them to measure the norm)
+    norm=st.one_of(st.just(0.0), st.floats(1e-100, 1e3)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_fluctuation_norm_property(lead, n, norm, seed):
+    x = rules.fluctuation(np.random.default_rng(seed), (*lead, n), norm)
+    assert x.shape == (*lead, n)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=-1), norm, rtol=NORM_RTOL)
