@@ -233,14 +233,17 @@ def derivations_document(results: Iterable[Any]) -> dict[str, Any]:
     """The derived results as JSON-ready data (LaTeX strings) for the report.
 
     ``results`` are :class:`derivations.core.Result` objects, in document order; every
-    expression is rendered by SymPy's own ``latex`` printer, never retyped.
+    expression is rendered by :func:`derivations.render.to_latex` (SymPy's printer with the
+    closed forms' symbols given their math names, as in derivations.md), never retyped.
     """
     import sympy as sp
+
+    from derivations.render import to_latex
 
     def tex(expr: Any) -> str | None:
         if expr is None or expr is sp.true:
             return None
-        return sp.latex(expr)
+        return to_latex(expr)
 
     out = []
     for r in results:
@@ -414,15 +417,14 @@ _CAPTION_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def _find(prov: Mapping[str, Any], keys: Sequence[str]) -> Any:
-    """The first of ``keys`` in ``prov`` or in any nested dict one level down."""
-    for k in keys:
-        if k in prov:
-            return prov[k]
-    for v in prov.values():
-        if isinstance(v, Mapping):
+    """The first of ``keys`` in ``prov``, else in its nested dicts, shallowest first."""
+    level: list[Mapping[str, Any]] = [prov]
+    while level:
+        for d in level:
             for k in keys:
-                if k in v:
-                    return v[k]
+                if k in d:
+                    return d[k]
+        level = [v for d in level for v in d.values() if isinstance(v, Mapping)]
     return None
 
 
@@ -486,16 +488,17 @@ def _section_figures(out_dir: Path) -> str:
 
 # --------------------------------------------------------------------------- predictions
 
-#: columns of the prediction table: (key in predictions.json rows, header)
-PREDICTION_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("figure", "figure"),
-    ("network", "network"),
-    ("noise_to_signal", "noise-to-signal γ₂/γ₁"),
-    ("fluct_per_sqrtN", "‖Δε‖/√N"),
-    ("predicted_ratio", "predicted (eq9a from measured Q)"),
-    ("grad_min_ratio", "simulated: minimises gradient norm"),
-    ("loss_min_ratio", "simulated: minimises loss"),
-    ("predicted_over_loss_min", "predicted ÷ loss minimiser"),
+#: columns of the prediction table: (key in predictions.json rows, key of its spread or None, header)
+PREDICTION_COLUMNS: tuple[tuple[str, str | None, str], ...] = (
+    ("figure", None, "figure"),
+    ("network", None, "network"),
+    ("noise_to_signal", None, "noise-to-signal γ₂/γ₁"),
+    ("fluct_per_sqrtN", None, "‖Δε‖/√N"),
+    ("predicted_ratio", "predicted_ratio_sd", "predicted (eq9a from measured Q)"),
+    ("grad_min_ratio", "grad_min_ratio_sd", "simulated: minimises gradient norm"),
+    ("loss_min_ratio", "loss_min_ratio_sd", "simulated: minimises loss"),
+    ("predicted_over_loss_min", None, "predicted ÷ loss minimiser"),
+    ("n_unsettled", None, "runs not settled"),
 )
 
 
@@ -516,20 +519,24 @@ def _section_predictions(out_dir: Path) -> str:
     rows = doc.get("rows", []) if isinstance(doc, dict) else []
     if not rows:
         return head + _notice("predictions.json holds no panels.", "bad") + "</section>"
-    extra = [k for k in doc.get("extra_columns", []) if isinstance(k, str)]
-    columns = list(PREDICTION_COLUMNS) + [(k, k.replace("_", " ")) for k in extra]
-    header = "".join(f"<th>{_e(h)}</th>" for _, h in columns)
+    header = "".join(f"<th>{_e(h)}</th>" for _, _, h in PREDICTION_COLUMNS)
     body = []
     for row in rows:
         cells = []
-        for key, _ in columns:
+        for key, spread, _ in PREDICTION_COLUMNS:
             value = row.get(key)
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
             css = ' class="num pred"' if key == "predicted_ratio" else (' class="num"' if numeric else "")
-            cells.append(f"<td{css}>{_fmt(value, 3)}</td>")
+            text = _fmt(value, 3)
+            sd = row.get(spread) if spread else None
+            if numeric and isinstance(sd, int | float) and math.isfinite(sd):
+                text += f' <span class="sd">± {_fmt(sd, 2)}</span>'
+            cells.append(f"<td{css}>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     parts = [
         head,
+        '<p class="small">± is the standard deviation over repetitions (of each repetition\'s own '
+        "prediction or minimiser); the simulated minimisers are points of the swept ratio grid.</p>",
         f'<table class="predictions"><thead><tr>{header}</tr></thead><tbody>{"".join(body)}</tbody></table>',
     ]
     for finding in doc.get("findings", []) or []:
@@ -767,6 +774,7 @@ footer#provenance { max-width:1120px; margin:0 auto; padding:0 2rem 2.5rem; colo
 footer dl { display:grid; grid-template-columns: max-content 1fr; gap:.15rem 1.2rem; font-size:.92rem; }
 footer dt { font-weight:600; color:var(--fg); } footer dd { margin:0; }
 .small { font-size:.85rem; }
+.sd { color:var(--muted); font-weight:400; font-size:.85em; }
 """
 
 #: after load: render math, then mark <body data-ready> once every image has decoded and every

@@ -17,6 +17,8 @@ import datetime as _dt
 import json
 import math
 import os
+import shlex
+import shutil
 import sys
 import time
 import traceback
@@ -256,18 +258,21 @@ def run_stages(
             for stage in list(pending):
                 if not all(d in records for d in stage.deps):
                     continue  # a dependency is still running
+                reason = blocked(stage)
+                needs_work = not reason and not resumable(stage)
+                if needs_work and executor is not None and len(running) >= jobs:
+                    continue  # every worker is busy: start it when one is free
                 pending.remove(stage)
                 progressed = True
-                reason = blocked(stage)
                 if reason:
                     record(stage, "not run", None, reason)
-                elif resumable(stage):
+                elif not needs_work:
                     record(stage, "resumed", finished[stage.name].get("seconds"), "")
                 elif executor is None:
                     say(f"[{index[stage.name]}/{n}] {stage.name}: {stage.title} ...")
                     record(stage, *_execute(stage, ctx))
                 else:
-                    say(f"[{index[stage.name]}/{n}] {stage.name}: {stage.title} ... (started)")
+                    say(f"[{index[stage.name]}/{n}] {stage.name}: {stage.title} ... (started in a worker)")
                     running[executor.submit(_execute, stage, ctx)] = stage
             if running and not progressed:
                 done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
@@ -309,7 +314,14 @@ def _stage_verify(ctx: StageContext) -> int:
 
 
 def _figure(key: str, ctx: StageContext) -> int:
-    return _cli(["figure", key, f"--{ctx.scale}", "--out", str(ctx.out)])
+    argv = ["figure", key, f"--{ctx.scale}", "--out", str(ctx.out)]
+    if ctx.scale == "full" and key != "1":
+        # the sweep checkpoints its finished chunks here, so an interrupted stage resumes
+        checkpoint = ctx.out / "checkpoints" / f"fig{key}"
+        if ctx.force and checkpoint.exists():
+            shutil.rmtree(checkpoint)
+        argv += ["--checkpoint", str(checkpoint)]
+    return _cli(argv)
 
 
 def _stage_figure1(ctx: StageContext) -> int:
@@ -324,22 +336,64 @@ def _stage_figure5s1(ctx: StageContext) -> int:
     return _figure("5s1", ctx)
 
 
-#: the built-in landscape example the landscape stage checks (arguments after `landscape`)
-LANDSCAPE_ARGS: tuple[str, ...] = ()
+#: the built-in landscape example: a quadratic with spectrum geomspace(0.01, 1), N = 50
+#: (examples/hessian.npy), at a point with equal projections on every eigenvector
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def landscape_args(examples: Path = EXAMPLES) -> list[str]:
+    """Arguments after ``plasticity landscape`` for the built-in check (without ``--json``).
+
+    The example Hessian from ``examples/`` when it is there (a source checkout), else the
+    Rosenbrock expression, which needs no file.
+    """
+    hessian, point = examples / "hessian.npy", examples / "point_equal.npy"
+    if hessian.exists() and point.exists():
+        return [str(hessian), "--at", str(point), "--minimum", "0", "--simulate"]
+    return ["--expr", "(1 - x)**2 + 100*(y - x**2)**2", "--vars", "x,y", "--at", "0.9,0.8", "--minimum", "1"]
 
 
 def _stage_landscape(ctx: StageContext) -> int:
-    if not LANDSCAPE_ARGS:
-        raise RuntimeError("no built-in landscape example is configured")
-    return _cli(["landscape", *LANDSCAPE_ARGS, "--json", str(ctx.out / "landscape.json")])
+    return _cli(["landscape", *landscape_args(), "--json", str(ctx.out / "landscape.json")])
 
 
 def _stage_predictions(ctx: StageContext) -> int:
-    sources = [("5", ctx.out / "fig5_predicted.csv"), ("5s1", ctx.out / "fig5s1_predicted.csv")]
-    doc = predictions_from_csv(sources)
+    """Merge the per-panel predictions of figures 5 and 5s1 and recheck eq9a run by run.
+
+    Fails (exit 1, after writing its files) if a per-run prediction in figK.csv is not eq9a
+    of that run's measured Q, as recomputed here from ``derivations.closed_forms``.
+    """
+    keys = ("5", "5s1")
+    doc = predictions_from_csv([(k, ctx.out / f"fig{k}_predicted.csv") for k in keys])
+    doc["findings"] = _findings(doc["rows"], {k: _grid_step(ctx.out / f"fig{k}.json") for k in keys})
+    status = 0
+    for k in keys:
+        runs = ctx.out / f"fig{k}.csv"
+        if not runs.exists():
+            continue
+        n, worst = eq9a_consistency(runs)
+        ok = worst <= EQ9A_REL_TOL
+        doc["checks"].append(
+            {"figure": k, "runs": n, "worst_rel_diff": worst, "tolerance": EQ9A_REL_TOL, "ok": ok}
+        )
+        verdict = "agrees" if ok else "DISAGREES"
+        doc["findings"].append(
+            f"fig{k}.csv: eq9a recomputed from each run's measured Q[Δε], Q[Δc] with "
+            f"derivations.closed_forms {verdict} with the per-run predicted_ratio "
+            f"({n} runs, worst relative difference {worst:.2g}, "
+            f"tolerance {EQ9A_REL_TOL:g})."
+        )
+        if not ok:
+            print(f"predictions: fig{k}.csv predicted_ratio is not eq9a of its Q columns", file=sys.stderr)
+            status = 1
     _atomic_write_text(ctx.out / "predictions.json", json.dumps(doc, indent=2) + "\n")
     _write_predictions_csv(ctx.out / "predictions.csv", doc)
-    return 0
+    return status
+
+
+def _display_args() -> list[str]:
+    root = str(EXAMPLES.parent) + os.sep
+    return [(a[len(root) :] if a.startswith(root) else shlex.quote(a)) for a in landscape_args()]
 
 
 def default_stages(scale: str) -> list[Stage]:
@@ -397,22 +451,35 @@ def default_stages(scale: str) -> list[Stage]:
             "landscape check on a built-in example",
             _stage_landscape,
             ("landscape.json",),
-            command=" ".join(["plasticity landscape", *LANDSCAPE_ARGS, "--json DIR/landscape.json"]),
+            command=" ".join(["plasticity landscape", *_display_args(), "--json DIR/landscape.json"]),
         ),
     ]
 
 
 # --------------------------------------------------------------------------- predictions
 
-#: normalised column -> column names accepted in figK_predicted.csv
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "network": ("network",),
-    "noise_to_signal": ("noise_to_signal",),
-    "fluct_per_sqrtN": ("fluct_per_sqrtN",),
-    "predicted_ratio": ("predicted_ratio",),
-    "grad_min_ratio": ("grad_min_ratio",),
-    "loss_min_ratio": ("loss_min_ratio",),
+#: normalised key -> column of figK_predicted.csv (engineer D's `numerics.figures.PREDICTED_COLUMNS`)
+_PANEL_COLUMNS: dict[str, str] = {
+    "network": "network",
+    "noise_to_signal": "noise_to_signal",
+    "fluct_per_sqrtN": "fluct_per_sqrtN",
+    "predicted_ratio": "predicted_ratio",
+    "predicted_ratio_sd": "predicted_ratio_sd",
+    "predicted_at_best": "predicted_at_best",
+    "grad_min_ratio": "best_grad_ratio",
+    "grad_min_ratio_sd": "best_grad_ratio_sd",
+    "loss_min_ratio": "best_loss_ratio",
+    "loss_min_ratio_sd": "best_loss_ratio_sd",
+    "n_reps": "n_reps",
+    "n_unsettled": "n_unsettled",
 }
+_REQUIRED = ("noise_to_signal", "fluct_per_sqrtN", "predicted_ratio", "grad_min_ratio", "loss_min_ratio")
+
+#: eq9a recomputed from a CSV's Q columns must match its predicted_ratio column to this
+#: relative error: both are float64 sqrt(Q_eps/Q_c) written with repr (17 significant
+#: digits), so only a few ulps of rounding separate them; anything larger means the
+#: column is not eq9a of the measured Q.
+EQ9A_REL_TOL = 1e-12
 
 
 def _number(text: str | None) -> float | None:
@@ -424,39 +491,81 @@ def _number(text: str | None) -> float | None:
         return None
 
 
+def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames or []), list(reader)
+
+
 def predictions_from_csv(sources: Sequence[tuple[str, Path]]) -> dict[str, Any]:
-    """Merge figK_predicted.csv files into one table of panels plus findings read from it.
+    """Merge figK_predicted.csv files (one row per panel) into one table plus findings.
 
     ``sources`` are (figure key, path).  A missing file raises ``FileNotFoundError``; a file
     without the needed columns raises ``ValueError`` naming them.
     """
     rows: list[dict[str, Any]] = []
     for key, path in sources:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            fields = reader.fieldnames or []
-            found = {norm: next((a for a in al if a in fields), None) for norm, al in _ALIASES.items()}
-            missing = [n for n in ("predicted_ratio", "loss_min_ratio") if found[n] is None]
-            if missing:
-                raise ValueError(f"{path}: missing column(s) {missing}; columns are {fields}")
-            for raw in reader:
-                row: dict[str, Any] = {"figure": key}
-                for norm, col in found.items():
-                    if col is None:
-                        continue
-                    value = raw.get(col)
-                    num = _number(value)
-                    row[norm] = num if (num is not None or norm != "network") else value
-                    if norm == "network":
-                        row[norm] = value
-                p, lm = row.get("predicted_ratio"), row.get("loss_min_ratio")
-                if p is not None and lm:
-                    row["predicted_over_loss_min"] = p / lm
-                rows.append(row)
-    return {"rows": rows, "findings": _findings(rows), "extra_columns": []}
+        fields, records = _read_csv(path)
+        missing = [_PANEL_COLUMNS[k] for k in _REQUIRED if _PANEL_COLUMNS[k] not in fields]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; columns are {fields}")
+        for rec in records:
+            row: dict[str, Any] = {"figure": key}
+            for norm, col in _PANEL_COLUMNS.items():
+                if col in rec:
+                    row[norm] = rec[col] if norm == "network" else _number(rec[col])
+            p, lm = row.get("predicted_ratio"), row.get("loss_min_ratio")
+            ok = p is not None and lm is not None and math.isfinite(p) and lm > 0
+            row["predicted_over_loss_min"] = p / lm if ok else None
+            rows.append(row)
+    return {"rows": rows, "findings": _findings(rows), "checks": []}
 
 
-def _findings(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+def eq9a_consistency(path: Path) -> tuple[int, float]:
+    """(runs compared, worst relative difference) between a per-run CSV's ``predicted_ratio``
+    and eq9a recomputed here from its ``Q_eps`` and ``Q_c`` columns by
+    ``derivations.closed_forms.steady_state_ratio`` (rows where eq9a does not apply,
+    Q_c ≤ 0 or Q_eps < 0, must have an empty/NaN prediction and are not compared).
+    """
+    import numpy as np
+
+    from derivations import closed_forms
+
+    fields, records = _read_csv(path)
+    missing = [c for c in ("Q_eps", "Q_c", "predicted_ratio") if c not in fields]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+
+    def col(name: str) -> np.ndarray:
+        return np.array([_number(r[name]) if _number(r[name]) is not None else np.nan for r in records])
+
+    q_eps, q_c, given = col("Q_eps"), col("Q_c"), col("predicted_ratio")
+    applies = np.isfinite(q_eps) & np.isfinite(q_c) & (q_c > 0) & (q_eps >= 0)
+    if np.isfinite(given[~applies]).any():
+        raise ValueError(
+            f"{path}: a run has a predicted_ratio where eq9a does not apply (Q_c ≤ 0 or Q_eps < 0)"
+        )
+    if not applies.any():
+        return 0, 0.0
+    ours = np.asarray(closed_forms.steady_state_ratio(q_eps[applies], q_c[applies]), float)
+    rel = np.abs(given[applies] - ours) / np.abs(ours)
+    worst = float(np.nanmax(np.where(np.isfinite(rel), rel, np.inf)))
+    return int(applies.sum()), worst
+
+
+def _grid_step(prov_path: Path) -> float | None:
+    """The spacing of the swept ratio grid, from a figK.json provenance (None if absent)."""
+    try:
+        ratios = json.loads(prov_path.read_text(encoding="utf-8"))["parameters"]["ratios"]
+        steps = [b - a for a, b in zip(ratios, ratios[1:], strict=False)]
+        return float(min(steps)) if steps else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _findings(
+    rows: Sequence[Mapping[str, Any]], steps: Mapping[str, float | None] | None = None
+) -> list[str]:
     out = []
     for key, name in (("5", "Figure 5"), ("5s1", "Figure 5—supplement 1")):
         panel = [r for r in rows if r.get("figure") == key]
@@ -464,7 +573,10 @@ def _findings(rows: Sequence[Mapping[str, Any]]) -> list[str]:
         g = [
             (r["predicted_ratio"], r["grad_min_ratio"])
             for r in panel
-            if r.get("predicted_ratio") is not None and r.get("grad_min_ratio") is not None
+            if r.get("predicted_ratio") is not None
+            and r.get("grad_min_ratio") is not None
+            and math.isfinite(r["predicted_ratio"])
+            and math.isfinite(r["grad_min_ratio"])
         ]
         if q:
             out.append(
@@ -473,15 +585,26 @@ def _findings(rows: Sequence[Mapping[str, Any]]) -> list[str]:
             )
         if g:
             diff = [abs(a - b) for a, b in g]
-            out.append(
+            text = (
                 f"{name}: |predicted − gradient-norm-minimising ratio| is at most {max(diff):.3g} "
-                f"(mean {sum(diff) / len(diff):.3g}) over {len(g)} panels."
+                f"(mean {sum(diff) / len(diff):.3g}) over {len(g)} panels"
+            )
+            step = (steps or {}).get(key)
+            if step:
+                within = sum(d <= step + 1e-12 for d in diff)
+                text += f"; {within} of {len(g)} within one step ({step:.3g}) of the swept ratio grid"
+            out.append(text + ".")
+        unsettled = sum(int(r.get("n_unsettled") or 0) for r in panel)
+        if unsettled:
+            out.append(
+                f"{name}: {unsettled} runs had not settled by the end (see figK.csv, column settled); "
+                "their steady-state numbers are less certain."
             )
     return out
 
 
 def _write_predictions_csv(path: Path, doc: Mapping[str, Any]) -> None:
-    columns = ["figure", *_ALIASES, "predicted_over_loss_min"]
+    columns = ["figure", *_PANEL_COLUMNS, "predicted_over_loss_min"]
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")

@@ -48,7 +48,7 @@ def tiny_png(width: int = 48, height: int = 24, shade: int = 0) -> bytes:
 
 def fake_results() -> list[Result]:
     """Two derived-looking results with real SymPy expressions (square root, relation, fraction)."""
-    q_eps, q_c, n, tr = sp.symbols("Q_epsilon Q_c N T", positive=True)
+    q_eps, q_c, n, tr = sp.symbols("Q_eps Q_c n trace_H", positive=True)
     ratio = sp.sqrt(q_eps / q_c)
     return [
         Result(
@@ -143,6 +143,7 @@ FAKE_LANDSCAPE = {
 
 
 def _predicted_rows(network: str, noise: tuple[float, ...]) -> list[dict[str, object]]:
+    """Rows of a figK_predicted.csv (the columns of numerics.figures.PREDICTED_COLUMNS)."""
     rows = []
     for i, nts in enumerate(noise):
         for j, f in enumerate((0.01, 0.02, 0.03)):
@@ -152,11 +153,31 @@ def _predicted_rows(network: str, noise: tuple[float, ...]) -> list[dict[str, ob
                     "noise_to_signal": nts,
                     "fluct_per_sqrtN": f,
                     "predicted_ratio": 0.2 + 0.1 * i + 0.01 * j,
-                    "loss_min_ratio": 0.4 + 0.3 * i,
-                    "grad_min_ratio": 0.19 + 0.1 * i + 0.01 * j,
+                    "predicted_ratio_sd": 0.01,
+                    "predicted_at_best": 0.25,
+                    "best_loss_ratio": 0.4 + 0.3 * i,
+                    "best_loss_ratio_sd": 0.0,
+                    "best_grad_ratio": 0.1 + 0.3 * i,
+                    "best_grad_ratio_sd": 0.2,
+                    "n_reps": 2,
+                    "n_unsettled": j,
                 }
             )
     return rows
+
+
+def write_run_csv(
+    path: Path, q_eps: list[float], q_c: list[float], predicted: list[float] | None = None
+) -> None:
+    """A per-run figK.csv with measured Q's and their eq9a prediction (from derivations, as numerics does)."""
+    from derivations import closed_forms
+
+    if predicted is None:
+        predicted = [float(closed_forms.steady_state_ratio(e, c)) for e, c in zip(q_eps, q_c, strict=True)]
+    lines = ["network,ratio,rep,steady_loss,Q_c,Q_eps,predicted_ratio"]
+    for k, (e, c, p) in enumerate(zip(q_eps, q_c, predicted, strict=True)):
+        lines.append(f"nonlinear,{0.1 * (k + 1)!r},0,0.01,{c!r},{e!r},{p!r}")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def make_fake_results(out: Path) -> Path:
@@ -176,8 +197,12 @@ def make_fake_results(out: Path) -> Path:
             "wall_time_s": 12.5 + i,
             "note": HOSTILE,
         }
+        if key != "1":
+            prov["parameters"] = {"reps": 2, "ratios": [0.1, 0.4, 0.7, 1.0], "protocol": {"steps": 400}}
+            write_run_csv(out / f"fig{key}.csv", [0.03, 0.05, 0.2], [0.7, 0.4, 0.21])
+        else:
+            (out / f"fig{key}.csv").write_text("network,ratio\n")
         (out / f"fig{key}.json").write_text(json.dumps(prov))
-        (out / f"fig{key}.csv").write_text("network,ratio\n")
     for key, network, noise in (("5", "nonlinear", (0.1, 20, 50)), ("5s1", "linear", (0.1, 1, 5))):
         rows = _predicted_rows(network, noise)
         with open(out / f"fig{key}_predicted.csv", "w", newline="") as fh:
@@ -269,20 +294,21 @@ def test_derivations_show_id_statement_conditions_steps(page: str) -> None:
     for rid in ("eq9a", "eq12"):
         assert f'id="d-{rid}"' in page
     # statement and closed form as SymPy's LaTeX (escaped), for KaTeX auto-render
-    assert r"\[r = \frac{\sqrt{Q_{\epsilon}}}{\sqrt{Q_{c}}}\]" in page
-    assert r"\(Q_{c} \geq Q_{\epsilon}\)" in page  # the condition's relation
+    assert r"\[r = \frac{\sqrt{Q[\Delta\epsilon]}}{\sqrt{Q[\Delta c]}}\]" in page
+    assert r"\(Q[\Delta c] \geq Q[\Delta\epsilon]\)" in page  # the condition's relation
+    assert r"\(N &lt; 1000000\)" in page  # '<' inside math escaped too (KaTeX reads the text node)
     assert "Derivation: 2 steps" in page
     assert "take the positive root" in page
     assert "sharper than the paper" in page and "needs Q[Δc] &gt; 0, not ≥ 0" in page
 
 
-def test_derivations_document_uses_sympy_latex() -> None:
+def test_derivations_document_uses_the_documents_latex() -> None:
     doc = derivations_document(fake_results())
     first = doc["results"][0]
-    assert first["statement"] == sp.latex(fake_results()[0].statement)
-    assert first["closed_form"] == r"\frac{\sqrt{Q_{\epsilon}}}{\sqrt{Q_{c}}}"
+    # the closed forms' symbols get their math names (derivations.render.to_latex), as in derivations.md
+    assert first["closed_form"] == r"\frac{\sqrt{Q[\Delta\epsilon]}}{\sqrt{Q[\Delta c]}}"
     assert first["conditions"] == [
-        {"text": "compensation at least as curved", "latex": r"Q_{c} \geq Q_{\epsilon}"}
+        {"text": "compensation at least as curved", "latex": r"Q[\Delta c] \geq Q[\Delta\epsilon]"}
     ]
     assert [s["text"] for s in first["steps"]] == ["set E[dF] = 0 at the optimum", "take the positive root"]
     assert first["verified"] is True

@@ -274,7 +274,7 @@ def _write_csv(path: Path, header: str, *rows: str) -> Path:
 
 
 def test_predictions_merge_both_figures(tmp_path: Path) -> None:
-    header = "network,noise_to_signal,fluct_per_sqrtN,predicted_ratio,grad_min_ratio,loss_min_ratio"
+    header = "network,noise_to_signal,fluct_per_sqrtN,predicted_ratio,best_grad_ratio,best_loss_ratio"
     f5 = _write_csv(tmp_path / "a.csv", header, "nonlinear,0.1,0.01,0.214,0.19,0.34")
     f5s1 = _write_csv(tmp_path / "b.csv", header, "linear,5,0.03,0.9,0.85,1.2")
     doc = predictions_from_csv([("5", f5), ("5s1", f5s1)])
@@ -289,7 +289,7 @@ def test_predictions_merge_both_figures(tmp_path: Path) -> None:
 
 def test_predictions_refuse_a_csv_without_the_columns(tmp_path: Path) -> None:
     bad = _write_csv(tmp_path / "bad.csv", "network,ratio", "linear,0.1")
-    with pytest.raises(ValueError, match="predicted_ratio"):
+    with pytest.raises(ValueError, match="predicted_ratio, best_grad_ratio, best_loss_ratio"):
         predictions_from_csv([("5", bad)])
     with pytest.raises(FileNotFoundError):
         predictions_from_csv([("5", tmp_path / "missing.csv")])
