@@ -241,6 +241,12 @@ def _tex_text(text: str) -> str:
     return "".join(out)
 
 
+def _md_math(expr: sp.Basic) -> str:
+    """LaTeX for GitHub Markdown math: avoid backslash-punctuation pairs Markdown may unescape."""
+    math = to_latex(expr)
+    return math.replace("\\|", "\\Vert ").replace("\\{", "\\lbrace ").replace("\\}", "\\rbrace ")
+
+
 def _md_text(text: str) -> str:
     """Prose for Markdown: escape characters GitHub would read as emphasis or math."""
     return text.replace("\\", "\\\\").replace("*", r"\*").replace("$", r"\$")
@@ -289,14 +295,14 @@ def _markdown_result(r: Result) -> list[str]:
     lines = [f'<a id="{r.id}"></a>', "", f"## `{r.id}`: {_md_text(r.title)}", ""]
     if r.paper:
         lines += [f"*Paper:* {_md_text(r.paper)}. *Status:* {_status(r)}.", ""]
-    lines += ["**Statement**", "", "$$", to_latex(r.statement), "$$", ""]
+    lines += ["**Statement**", "", "$$", _md_math(r.statement), "$$", ""]
     if r.closed_form is not None:
         args = ", ".join(f"`{a}`" for a in r.arg_names)
-        lines += [f"**Closed form** (numeric arguments {args})", "", "$$", to_latex(r.closed_form), "$$", ""]
+        lines += [f"**Closed form** (numeric arguments {args})", "", "$$", _md_math(r.closed_form), "$$", ""]
     if r.conditions:
         lines += ["**Side conditions**", ""]
         for c in r.conditions:
-            rel = "" if c.relation is None else f" (checked on inputs: ${to_latex(c.relation)}$)"
+            rel = "" if c.relation is None else f" (checked on inputs: ${_md_math(c.relation)}$)"
             lines.append(f"- {_md_text(c.text)}{rel}")
         lines.append("")
     if r.steps:
@@ -304,7 +310,7 @@ def _markdown_result(r: Result) -> list[str]:
         for k, step in enumerate(r.steps, 1):
             lines.append(f"{k}. {_md_text(step.text)}")
             if step.expr is not None:
-                lines += ["", "   $$", "   " + to_latex(step.expr), "   $$", ""]
+                lines += ["", "   $$", "   " + _md_math(step.expr), "   $$", ""]
         lines.append("")
     lines += ["**Verification**", ""]
     for c in r.checks:
