@@ -205,6 +205,15 @@ def _fmt(x: Any, unit: str = "", digits: int = 3) -> str:
     return f"{text} {unit}".strip()
 
 
+def _vs(ratio: float | None, what: str) -> str:
+    """'r× faster than what', or '(1/r)× slower than what' when the baseline wins."""
+    if ratio is None or not math.isfinite(ratio) or ratio <= 0:
+        return "—"
+    if ratio >= 1:
+        return f"{ratio:.3g}× faster than {what}"
+    return f"{1 / ratio:.3g}× slower than {what}"
+
+
 def _target(res: Mapping[str, Any], key: str, unit: str) -> str:
     t = res.get("targets", {}).get(key)
     v = res.get(key)
@@ -236,31 +245,34 @@ def to_markdown(res: Mapping[str, Any]) -> str:
         lines.append(
             f"| {label}: one step of {s['networks']} {s['network']} networks | "
             f"{_fmt(1e3 * s['s_per_step'], 'ms')} ({_fmt(s['network_steps_per_s'], 'network-steps/s')}) | "
-            f"{_fmt(s.get('baseline_speedup_per_step'), '×')} faster than the per-network loop | "
+            f"{_vs(s.get('baseline_speedup_per_step'), 'the per-network loop')} | "
             f"{_fmt(s['gflops'], 'GFLOP/s')} = {_fmt(s['pct_gemm_peak'], '%')} "
             f"({s['flop_per_network_step'] / 1e6:g} MFLOP/network-step) | |"
         )
         lines.append(
             f"| {label}: full sweep, {s['full_steps']} steps (extrapolated; set-up "
             f"{_fmt(s['setup_s'], 's')}, Q measurements {_fmt(s['measure_s'], 's')}) | "
-            f"{_fmt(s['full_sweep_s'], 's')} | {_fmt(s.get('baseline_speedup'), '×')} "
+            f"{_fmt(s['full_sweep_s'], 's')} | {_vs(s.get('baseline_speedup'), 'the loop')} "
             f"(loop: {_fmt(s.get('baseline_full_sweep_s'), 's')}, "
             f"from {base.get('networks', '—')} networks) | "
             f"| {_target(res, f'{key}_full_sweep_s', 's')} |"
         )
     c = d.get("curvature", {})
     if c:
+        cols_label = f"{c['n_params']} column HVPs"
+        singles_label = f"{c['n_directions']} single calls"
         lines += [
             f"| exact Hessian, {c['n_params']}×{c['n_params']}, {c['n_inputs']} inputs | "
-            f"{_fmt(res['hessian_ms'], 'ms')} | {_fmt(c['hessian_columns_ms'] / c['hessian_ms'], '×')} "
-            f"faster than {c['n_params']} column HVPs ({_fmt(c['hessian_columns_ms'], 'ms')}) | "
+            f"{_fmt(res['hessian_ms'], 'ms')} | "
+            f"{_vs(c['hessian_columns_ms'] / c['hessian_ms'], cols_label)} "
+            f"({_fmt(c['hessian_columns_ms'], 'ms')}) | "
             f"n/a (no algorithm-independent FLOP count) | {_target(res, 'hessian_ms', 'ms')} |",
             f"| one Hessian-vector product | {_fmt(res['hvp_ms'], 'ms')} | "
-            f"{_fmt(c['hvp_fd_ms'] / c['hvp_ms'], '×')} faster than a finite difference of two gradients "
+            f"{_vs(c['hvp_fd_ms'] / c['hvp_ms'], 'a finite difference of two gradients')} "
             f"({_fmt(c['hvp_fd_ms'], 'ms')}) | {_fmt(res.get('hvp_pct_gemm_peak'), '%')} of float64 peak "
             f"at its lower-bound work | {_target(res, 'hvp_ms', 'ms')} |",
             f"| Q for {c['n_directions']} directions at once | {_fmt(res['q100_ms'], 'ms')} | "
-            f"{_fmt(c['q100_loop_ms'] / c['q100_ms'], '×')} faster than {c['n_directions']} single calls "
+            f"{_vs(c['q100_loop_ms'] / c['q100_ms'], singles_label)} "
             f"({_fmt(c['q100_loop_ms'], 'ms')}) | {_fmt(res.get('q100_pct_gemm_peak'), '%')} of float64 "
             f"peak at its lower-bound work | |",
         ]

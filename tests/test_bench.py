@@ -211,7 +211,7 @@ def test_markdown_table_names_every_figure(tiny_suite: dict) -> None:
         "Q for 4 directions",
         "plasticity verify --profile ci",
         "plasticity reproduce --quick",
-        "faster than the per-network loop",
+        "than the per-network loop",
         "Smoke run",
         tiny_suite["machine"]["cpu_model"],
     ):
