@@ -149,7 +149,7 @@ def run_suite(
             with tempfile.TemporaryDirectory(prefix="plasticity-bench-") as tmp:
                 argv = [a.replace("{tmp}", tmp) for a in args]
                 _say(progress, f"timing `plasticity {' '.join(argv)}`")
-                t = time_command(argv)
+                t = time_command(argv, cwd=tmp)  # scratch cwd: no stray files (e.g. .hypothesis/)
             details["commands"][key] = t.as_dict()
             res[key] = t.seconds if t.ok else None
 
