@@ -18,7 +18,7 @@ import numpy as np
 from derivations import closed_forms
 from numerics import rules as R
 from numerics.curvature import Q_from_products
-from numerics.landscapes import Landscape, hvp_batch
+from numerics.landscapes import Landscape, hvp_batch, loss_grad_batch
 
 __all__ = ["RULES", "LandscapeRun", "simulate", "window_stats"]
 
@@ -226,10 +226,11 @@ def simulate(
             else:
                 q_eps[:, t] = np.nan
         W = W + dc + de
-        lt = np.asarray(landscape.loss_batch(W), dtype=np.float64)
-        if not np.all(np.isfinite(lt)) or not np.all(np.isfinite(W)):
-            raise ValueError(f"simulation diverged at step {t + 1}: loss or weights not finite")
-        G = landscape.grad_batch(W)
+        if not np.all(np.isfinite(W)):
+            raise ValueError(f"simulation diverged at step {t + 1}: weights not finite")
+        lt, G = loss_grad_batch(landscape, W)
+        if not np.all(np.isfinite(lt)):
+            raise ValueError(f"simulation diverged at step {t + 1}: loss not finite")
         loss[:, t] = lt
         grad_norm[:, t] = np.linalg.norm(G, axis=-1)
 

@@ -29,6 +29,7 @@ __all__ = [
     "check_point",
     "check_directions",
     "hvp_batch",
+    "loss_grad_batch",
 ]
 
 EPS = float(np.finfo(np.float64).eps)
@@ -266,6 +267,12 @@ class Quadratic:
     def grad_batch(self, W: np.ndarray) -> np.ndarray:
         return self._apply(check_batch(W, self.n) - self.center)
 
+    def loss_grad_batch(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(loss_batch(W), grad_batch(W)) sharing one product with H."""
+        D = check_batch(W, self.n) - self.center
+        G = self._apply(D)
+        return 0.5 * np.einsum("ki,ki->k", D, G), G
+
     def __repr__(self) -> str:
         kind = "PSD" if self._psd else "indefinite"
         lo, hi = self.min_eigenvalue, self.max_eigenvalue
@@ -343,6 +350,11 @@ class NetworkLandscape:
 
     def grad_batch(self, W: np.ndarray) -> np.ndarray:
         return networks.Pass(self.arch, check_batch(W, self.n), self.inputs, self.targets).gradient()
+
+    def loss_grad_batch(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(loss_batch(W), grad_batch(W)) from one batched forward pass."""
+        p = networks.Pass(self.arch, check_batch(W, self.n), self.inputs, self.targets)
+        return p.loss, p.gradient()
 
     def __repr__(self) -> str:
         return f"NetworkLandscape({self.arch.name}, N={self.n}, {self.inputs.shape[0]} inputs)"
@@ -553,6 +565,14 @@ def _describe(out: object) -> str:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def loss_grad_batch(landscape: Landscape, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(loss_batch(W), grad_batch(W)) on any landscape, in one pass where it supports it."""
+    fn = getattr(landscape, "loss_grad_batch", None)
+    if fn is not None:
+        return fn(W)
+    return np.asarray(landscape.loss_batch(W), dtype=np.float64), landscape.grad_batch(W)
 
 
 def hvp_batch(landscape: Landscape, W: np.ndarray, V: np.ndarray) -> np.ndarray:

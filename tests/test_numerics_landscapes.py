@@ -80,6 +80,9 @@ def test_quadratic_batches_equal_rows():
     np.testing.assert_allclose(q.grad_batch(W), np.stack([q.grad(w) for w in W]), rtol=1e-14)
     V = rng.standard_normal((4, 15))
     np.testing.assert_allclose(q.hvp_batch(W, V), V * q.eigvals, rtol=1e-14)
+    lo, gr = q.loss_grad_batch(W)
+    np.testing.assert_allclose(lo, q.loss_batch(W), rtol=1e-14)
+    np.testing.assert_array_equal(gr, q.grad_batch(W))
 
 
 def test_indefinite_quadratic_is_reported_not_hidden():
@@ -153,6 +156,9 @@ def test_network_landscape_batches_and_cache_are_consistent():
     np.testing.assert_allclose(L.loss_batch(W), [L.loss(w) for w in W], rtol=1e-13)
     np.testing.assert_allclose(L.grad_batch(W), np.stack([L.grad(w) for w in W]), rtol=1e-12, atol=1e-16)
     np.testing.assert_allclose(L.hvp_batch(W, V), np.stack([L.hvp(w, v) for w, v in zip(W, V, strict=True)]))
+    lo, gr = L.loss_grad_batch(W)
+    np.testing.assert_array_equal(lo, L.loss_batch(W))
+    np.testing.assert_array_equal(gr, L.grad_batch(W))
     # the cached forward pass must not leak between points
     a = L.grad(W[0]).copy()
     L.grad(W[1])
