@@ -6,6 +6,8 @@ records both.
 
 from __future__ import annotations
 
+import ctypes
+import glob
 import os
 import platform
 from typing import Any
@@ -60,6 +62,25 @@ def blas_info() -> dict[str, Any]:
     return info
 
 
+def openblas_threads() -> int | None:
+    """Threads numpy's bundled OpenBLAS uses now (None if numpy does not bundle OpenBLAS).
+
+    Read through the library's own ``openblas_get_num_threads`` so that a runtime change
+    (for example the engine pinning BLAS to one thread) is seen, not just the environment.
+    """
+    libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(libdir, "libscipy_openblas*.so*")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                return int(fn())
+    return None
+
+
 def load_average() -> list[float] | None:
     """1, 5 and 15 minute load averages (None where the OS does not provide them)."""
     try:
@@ -78,6 +99,7 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "blas": blas_info(),
+        "openblas_threads": openblas_threads(),
         "thread_env": {
             k: os.environ[k]
             for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")

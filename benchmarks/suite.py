@@ -295,7 +295,8 @@ def to_markdown(res: Mapping[str, Any]) -> str:
         "## Benchmark",
         "",
         f"Machine: {m.get('cpu_model')}, {m.get('cores')} cores, numpy {m.get('numpy')} with "
-        f"{(m.get('blas') or {}).get('name')} {(m.get('blas') or {}).get('version') or ''}; "
+        f"{(m.get('blas') or {}).get('name')} {(m.get('blas') or {}).get('version') or ''} "
+        f"({m.get('openblas_threads', '?')} BLAS threads); "
         f"load average {m.get('load_average')} before, {m.get('load_average_after')} after.",
         "",
         *lines,

@@ -73,6 +73,8 @@ def test_machine_info_names_cpu_cores_and_blas() -> None:
     assert isinstance(info["cpu_model"], str) and info["cpu_model"]
     assert info["cores"] >= 1
     assert "blas" in info and "numpy" in info
+    threads = info["openblas_threads"]
+    assert threads is None or threads >= 1
 
 
 def test_classify_lines_into_phases() -> None:
