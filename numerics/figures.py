@@ -134,6 +134,7 @@ def plot_sweep(result: SweepResult, panels: list[dict], stem: Path) -> list[Path
         sharex=True,
     )
     panel_of = {(p["noise_to_signal"], p["fluct_per_sqrtN"]): p for p in panels}
+    legend: dict[str, object] = {}
     for i, nts in enumerate(nts_vals):
         for j, f in enumerate(f_vals):
             ax = axes[i][j]
@@ -170,7 +171,7 @@ def plot_sweep(result: SweepResult, panels: list[dict], stem: Path) -> list[Path
                 color="C0",
                 ls="--",
                 lw=1,
-                label=f"lowest error: {p['best_loss_ratio']:.1f}",
+                label="ratio with the lowest mean error",
             )
             if np.isfinite(p["predicted_ratio"]):
                 ax.axvline(
@@ -178,15 +179,21 @@ def plot_sweep(result: SweepResult, panels: list[dict], stem: Path) -> list[Path
                     color="C2",
                     ls=":",
                     lw=2,
-                    label=f"predicted √(Q[Δε]/Q[Δc]): {p['predicted_ratio']:.2f}",
+                    label="predicted ratio: fixed point of √(Q[Δε]/Q[Δc]) (eq9a)",
                 )
             ax.set_yscale("log")
-            ax.set_title(f"γ₂/γ₁ = {nts:g},  ‖Δε‖ = {f:g}·√N", fontsize=10)
+            pred_txt = f"{p['predicted_ratio']:.2f}" if np.isfinite(p["predicted_ratio"]) else "outside the swept range"
+            ax.set_title(
+                f"γ₂/γ₁ = {nts:g},  ‖Δε‖ = {f:g}·√N\nlowest error at {p['best_loss_ratio']:.1f}, "
+                f"predicted {pred_txt}",
+                fontsize=9,
+            )
             if i == len(nts_vals) - 1:
                 ax.set_xlabel("compensation ratio ‖Δc‖/‖Δε‖ (dimensionless)")
             if j == 0:
                 ax.set_ylabel("steady-state task error (MSE)")
-            ax.legend(fontsize=7, loc="best")
+            for hnd, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+                legend.setdefault(lab, hnd)
             ax.grid(alpha=0.3, which="both")
     quick = exp.scale == "quick"
     title = {
@@ -200,7 +207,10 @@ def plot_sweep(result: SweepResult, panels: list[dict], stem: Path) -> list[Path
     if quick:
         sub = "QUICK RUN (reduced steps and repetitions, not the paper's scale): " + sub
     fig.suptitle(f"{title}\n{sub}", fontsize=11, color="C3" if quick else "black")
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.legend(
+        list(legend.values()), list(legend.keys()), loc="lower center", ncol=4, fontsize=9, frameon=False
+    )
+    fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     paths = _save(fig, stem)
     plt.close(fig)
     return paths
