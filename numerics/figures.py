@@ -182,7 +182,11 @@ def plot_sweep(result: SweepResult, panels: list[dict], stem: Path) -> list[Path
                     label="predicted ratio: fixed point of √(Q[Δε]/Q[Δc]) (eq9a)",
                 )
             ax.set_yscale("log")
-            pred_txt = f"{p['predicted_ratio']:.2f}" if np.isfinite(p["predicted_ratio"]) else "outside the swept range"
+            pred_txt = (
+                f"{p['predicted_ratio']:.2f}"
+                if np.isfinite(p["predicted_ratio"])
+                else "outside the swept range"
+            )
             ax.set_title(
                 f"γ₂/γ₁ = {nts:g},  ‖Δε‖ = {f:g}·√N\nlowest error at {p['best_loss_ratio']:.1f}, "
                 f"predicted {pred_txt}",
