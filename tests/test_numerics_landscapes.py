@@ -261,6 +261,11 @@ def test_function_landscape_custom_step_changes_the_step():
     err_coarse = np.max(np.abs(coarse.grad(w) - grad(w)))
     err_default = np.max(np.abs(FunctionLandscape(f, 4).grad(w) - grad(w)))
     assert err_coarse <= 1e-4 / 6 * 1.01 and err_coarse > 10 * err_default
+    # where truncation dominates, fd_error_estimate tracks the actual error: both are
+    # h²·sin(w_i)/6 to leading order; the estimate's own error is O(h²) relative, so 2× is loose
+    err = np.abs(coarse.grad(w) - grad(w))
+    est = coarse.fd_error_estimate(w)
+    assert np.all(est <= 2 * err) and np.all(err <= 2 * est)
 
 
 @pytest.mark.parametrize(

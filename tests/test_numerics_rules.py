@@ -76,6 +76,9 @@ def test_noisy_gradient_expected_direction_and_norm():
     g1, g2 = rules.gammas(m, r)
     M = 20000
     dc = rules.noisy_gradient(np.broadcast_to(g, (M, q.n)), rng, m, r)
+    # the noise part has norm exactly γ₂ in every row
+    ghat = g / np.linalg.norm(g)
+    np.testing.assert_allclose(np.linalg.norm(dc + g1 * ghat, axis=-1), g2, rtol=1e-12)
     # E[Δc] = -γ₁ĝ (the noise averages out): each entry's s.d. is γ₂/√(n·M); allow 5 s.d.
     assert np.max(np.abs(dc.mean(0) + g1 * g / np.linalg.norm(g))) < 5 * g2 / np.sqrt(q.n * M)
     # E‖Δc‖² = γ₁² + γ₂² = m² (the cross term has mean zero; its s.d. is 2γ₁γ₂/√(n·M))
