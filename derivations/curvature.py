@@ -245,6 +245,8 @@ def expected_Q_isotropic() -> Result:
     steps.append(Step("E[ΔεᵀHΔε]/‖Δε‖² = Tr(H·E[ûûᵀ]) = Tr(H·I/N)", sp.Eq(E_Q_eps, general)))
     checks.append(Check("Tr(H I/N) = Tr(H)/N", _is_zero(general - sp.Trace(Hs) / N), str(general)))
     closed = trace_H / n
+    as_general = closed.subs({trace_H: sp.Trace(Hs), n: N})
+    checks.append(Check("closed form = derived Tr(H)/N", _is_zero(as_general - general), str(as_general)))
     return Result(
         id="eq12",
         title="Expected curvature along an isotropic fluctuation",
@@ -721,6 +723,8 @@ def expected_Q_zeroth_order() -> Result:
     mean3 = isotropic_expectation((u3.T * H3 * u3)[0, 0], u3)
     checks.append(Check("E[uᵀHu] = Tr(H)/N (N = 3)", _is_zero(mean3 - H3.trace() / 3), str(mean3)))
     closed = eq12.closed_form.subs({eq12.args[0]: trace_H, eq12.args[1]: n})
+    at3 = closed.subs({trace_H: H3.trace(), n: 3})
+    checks.append(Check("closed form = E[uᵀHu] at N = 3", _is_zero(at3 - mean3), str(at3)))
     steps.append(
         Step(
             "Zeroth-order rule Δc = −κu with a random direction u, E[uuᵀ] = I/N, independent of ∇²F; "
