@@ -351,3 +351,21 @@ def test_reference_comparison_catches_a_small_change(monkeypatch: pytest.MonkeyP
     got = make_reference.compute(dynamics.simulate, "nonlinear_bootstrap")
     with pytest.raises(AssertionError):
         assert_matches_reference(got, _load_reference("nonlinear_bootstrap"), make_reference.STEPS)
+
+
+@pytest.mark.slow
+def test_bench_command_at_paper_scale(tmp_path: Path) -> None:
+    """The real `plasticity bench` (paper-sized sweeps, short runs); a few minutes."""
+    import json
+
+    from benchmarks.suite import REQUIRED_KEYS
+    from checks.cli import main
+
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--steps", "40", "--skip-commands", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["details"]["fig5"]["networks"] == 486 and res["details"]["fig5s1"]["networks"] == 648
+    for key in REQUIRED_KEYS:
+        if key in ("machine", "verify_ci_s", "reproduce_quick_s"):
+            continue
+        assert isinstance(res[key], float) and math.isfinite(res[key]) and res[key] > 0, key
