@@ -28,6 +28,15 @@ def assert_matches_fd(exact, fn, x, v, scale):
     assert np.all(err <= tol), f"max error {np.max(err):.3g} vs tolerance {np.max(tol):.3g}"
 
 
+def grad_rounding_scale(arch, w, X, Y):
+    """Rounding scale of the gradient for assert_matches_fd: an entry is a length-P dot
+    product Σ_p δ_p h_p, whose worst-case rounding error is P·eps·Σ_p|δ_p h_p|; returned as
+    P/64 × the largest Σ|terms| so that the helper's 64·eps·scale equals that bound."""
+    p = nw.Pass(arch, np.asarray(w, dtype=np.float64), X, Y)
+    largest = max(float(np.max(np.abs(d).T @ np.abs(h))) for d, h in zip(p.deltas(), p.h[:-1], strict=True))
+    return X.shape[0] / 64 * largest
+
+
 def random_spd(rng, n, lo=0.1, hi=3.0):
     U, _ = np.linalg.qr(rng.standard_normal((n, n)))
     lam = rng.uniform(lo, hi, n)
@@ -67,9 +76,15 @@ def test_quadratic_gradient_and_hvp_match_finite_differences():
     U, lam = random_spd(rng, n)
     q = Quadratic(eigvals=lam, eigvecs=U, w_star=rng.standard_normal(n))
     w = rng.standard_normal(n)
+    # rounding scales: F = ½dᵀHd and (Hd)_i are sums of n² and n terms; worst-case rounding
+    # is (number of terms)·eps·Σ|terms|, written as scale for the helper's 64·eps·scale
+    d = np.abs(w - q.center)
+    absH = np.abs(q.H)
+    f_scale = n * n / 64 * 0.5 * d @ absH @ d
+    g_scale = n / 64 * np.max(absH @ d)
     for v in rng.standard_normal((3, n)):
-        assert_matches_fd(q.grad(w) @ v, q.loss, w, v, scale=abs(q.loss(w)) + 1)
-        assert_matches_fd(q.hvp(w, v), q.grad, w, v, scale=np.max(np.abs(q.grad(w))) + 1)
+        assert_matches_fd(q.grad(w) @ v, q.loss, w, v, scale=f_scale)
+        assert_matches_fd(q.hvp(w, v), q.grad, w, v, scale=g_scale)
 
 
 def test_quadratic_batches_equal_rows():
@@ -137,7 +152,7 @@ def test_network_landscape_derivatives_match_finite_differences(arch):
     V = rng.standard_normal((3, L.n))
     HV = L.hvp(w, V)
     H = L.hessian(w)
-    gscale = np.max(np.abs(L.grad(w))) + 1
+    gscale = grad_rounding_scale(arch, w, st.inputs, L.targets)
     for v, hv in zip(V, HV, strict=True):
         assert_matches_fd(L.grad(w) @ v, L.loss, w, v, scale=L.loss(w))
         assert_matches_fd(hv, L.grad, w, v, scale=gscale)

@@ -36,6 +36,15 @@ def assert_matches_fd(exact, fn, x, v, scale, h=None):
     assert np.all(err <= tol), f"max error {np.max(err):.3g} vs tolerance {np.max(tol):.3g}"
 
 
+def grad_rounding_scale(arch, w, X, Y):
+    """Rounding scale of the gradient for assert_matches_fd: an entry is a length-P dot
+    product Σ_p δ_p h_p, whose worst-case rounding error is P·eps·Σ_p|δ_p h_p|; returned as
+    P/64 × the largest Σ|terms| so that the helper's 64·eps·scale equals that bound."""
+    p = nw.Pass(arch, np.asarray(w, dtype=np.float64), X, Y)
+    largest = max(float(np.max(np.abs(d).T @ np.abs(h))) for d, h in zip(p.deltas(), p.h[:-1], strict=True))
+    return X.shape[0] / 64 * largest
+
+
 def problem(arch, seed=0, n_inputs=200, spread=0.3):
     """Teacher targets and a student point well away from the teacher (non-tiny residuals)."""
     rng = np.random.default_rng(seed)
@@ -101,6 +110,7 @@ def test_gradient_matches_finite_differences(arch):
         return float(nw.loss(arch, x, X, Y))
 
     g = nw.gradient(arch, w, X, Y)
+    # F is a pairwise-summed mean of P·O non-negative terms: rounding ≤ log2(P·O)·eps·F < 64·eps·F
     for v in [*rng.standard_normal((4, arch.n_weights)), np.eye(arch.n_weights)[0]]:
         assert_matches_fd(g @ v, f, w, v, scale=f(w))
 
@@ -116,8 +126,7 @@ def test_hvp_and_hessian_match_finite_differences_of_the_gradient(arch):
     assert H.shape == (arch.n_weights, arch.n_weights)
     V = rng.standard_normal((4, arch.n_weights))
     HV = nw.hvp(arch, w, X, Y, V, method="rop")
-    # gradient entries are sums over samples of terms as large as max|r|·max|h|; rounding scale
-    scale = np.max(np.abs(g(w))) + 1.0
+    scale = grad_rounding_scale(arch, w, X, Y)
     for v, hv in zip(V, HV, strict=True):
         assert_matches_fd(hv, g, w, v, scale=scale)
         assert_matches_fd(H @ v, g, w, v, scale=scale)
@@ -190,3 +199,20 @@ def test_bad_inputs_are_named():
         nw.loss(arch, w, X, Y[:, :3])
     with pytest.raises(ValueError, match="weights contain NaN"):
         nw.loss(arch, np.full(440, np.nan), X, Y)
+
+
+@pytest.mark.slow
+def test_paper_scale_hessian_every_column_matches_finite_differences():
+    """The nonlinear net on the paper's 1000 inputs near the teacher: all 440 columns."""
+    arch = nw.NONLINEAR
+    st = nw.student_teacher(arch, np.random.default_rng(10), n_inputs=1000)
+    Y = nw.forward(arch, st.teacher, st.inputs)
+    w = st.student
+
+    def g(x):
+        return nw.gradient(arch, x, st.inputs, Y)
+
+    H = nw.hessian(arch, w, st.inputs, Y)
+    scale = grad_rounding_scale(arch, w, st.inputs, Y)
+    for i, e in enumerate(np.eye(arch.n_weights)):
+        assert_matches_fd(H[:, i], g, w, e, scale=scale)
