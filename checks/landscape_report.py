@@ -224,7 +224,10 @@ def analyse(
             f"{state}; the theory assumes a trained (∇²F ⪰ 0) point, so its claims are reported but "
             "not expected to hold"
         )
-    claims = _claims(q_by_rule, predicted, q_eps, noisy, highly, partially, lam[0], state, newton_step)
+    # Each Q is a Rayleigh quotient of H, exact up to H's own error: the eigenvalue tolerance
+    # (N·eps·‖H‖ plus any finite-difference error), doubled for the difference of two Q's.
+    q_tol = 2 * tol
+    claims = _claims(q_by_rule, predicted, q_eps, noisy, highly, partially, lam[0], state, newton_step, q_tol)
     cannot = [c.id for c in claims if c.holds is None]
     if cannot:
         notes.append("claims that cannot be evaluated here: " + ", ".join(cannot))
@@ -293,7 +296,14 @@ _STATEMENT = (
 
 
 def _main_claim(
-    rule: str, q_c: float | None, q_eps: float, ratio: float | None, highly: bool, state: str, lam_min: float
+    rule: str,
+    q_c: float | None,
+    q_eps: float,
+    ratio: float | None,
+    highly: bool,
+    state: str,
+    lam_min: float,
+    q_tol: float,
 ) -> Claim:
     cid = f"main_claim.{rule}"
     statement = _STATEMENT.format(rule=rule)
@@ -304,8 +314,17 @@ def _main_claim(
             else f"eq9a needs Q[Δc] > 0 and E[Q[Δε]] > 0; here Q[Δc] = {q_c:.6g}, E[Q[Δε]] = {q_eps:.6g}"
         )
         return Claim(cid, statement, None, False, f"cannot be evaluated: {why}")
-    holds = bool(closed_forms.main_claim_holds(Q_c=q_c, Q_eps=q_eps))
     detail = f"Q[Δc] = {q_c:.6g}, E[Q[Δε]] = {q_eps:.6g}, predicted ratio {ratio:.6g}"
+    suffix = (
+        "" if highly else f" (but the Hessian is indefinite, λ_min = {lam_min:.4g}: the point is {state})"
+    )
+    if abs(q_c - q_eps) <= q_tol:
+        # Q[Δc] = Q[Δε] up to the error of the curvatures themselves: the ratio is 1, the
+        # boundary case of ≤ 1 (e.g. random-direction compensation, or Newton with equal
+        # projections), and neither closed form can resolve it further
+        detail += f" = 1 within the curvature error (|Q[Δc] − Q[Δε]| ≤ {q_tol:.2g})"
+        return Claim(cid, statement, True, highly, detail + suffix)
+    holds = bool(closed_forms.main_claim_holds(Q_c=q_c, Q_eps=q_eps))
     # eq9a and eq11 are two closed forms of one statement: they must agree
     if (ratio <= 1) != holds:
         return Claim(
@@ -317,9 +336,7 @@ def _main_claim(
             f"{'holds' if holds else 'fails'} -- the closed forms disagree",
         )
     detail += " ≤ 1" if holds else " > 1"
-    if not highly:
-        detail += f" (but the Hessian is indefinite, λ_min = {lam_min:.4g}: the point is {state})"
-    return Claim(cid, statement, holds, highly, detail)
+    return Claim(cid, statement, holds, highly, detail + suffix)
 
 
 def _claims(
@@ -332,6 +349,7 @@ def _claims(
     lam_min: float,
     state: str,
     newton_step: str,
+    q_tol: float,
 ) -> list[Claim]:
     claims = [
         Claim(
@@ -344,8 +362,12 @@ def _claims(
         )
     ]
     for rule in ("gradient", "zeroth_order", "noisy_gradient"):
-        claims.append(_main_claim(rule, q_by_rule[rule], q_eps, predicted[rule], highly, state, lam_min))
-    newton = _main_claim("newton", q_by_rule["newton"], q_eps, predicted["newton"], highly, state, lam_min)
+        claims.append(
+            _main_claim(rule, q_by_rule[rule], q_eps, predicted[rule], highly, state, lam_min, q_tol)
+        )
+    newton = _main_claim(
+        "newton", q_by_rule["newton"], q_eps, predicted["newton"], highly, state, lam_min, q_tol
+    )
     # The theory does not predict ratio ≤ 1 for Newton compensation (si_newton: it is the one
     # rule whose optimal ratio can exceed 1), so this verdict is reported, not expected.
     claims.append(

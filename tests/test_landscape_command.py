@@ -171,6 +171,12 @@ def test_equal_projections_gradient_claim_holds() -> None:
     assert verdict["main_claim.zeroth_order"].holds is True
     assert verdict["table2.noisy_gradient"].holds is True
     assert rep.training_state == "highly trained"
+    # Newton along w* − w with equal projections: Q = Σλ/N = Tr/N exactly, the ratio-1 boundary
+    assert ind["q_newton"] == pytest.approx(ind["tr_n"], rel=1e-14)
+    assert (
+        verdict["main_claim.newton"].holds is True
+        and "within the curvature error" in verdict["main_claim.newton"].detail
+    )
 
 
 def test_projections_biased_to_flat_directions_gradient_claim_fails() -> None:
