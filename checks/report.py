@@ -183,6 +183,11 @@ def _fmt(x: object, digits: int = 4) -> str:
     return _e(json.dumps(x, sort_keys=True, default=str))
 
 
+def _num_class(x: object) -> str:
+    """``class="num"`` (right-aligned, tabular digits) for a number, nothing for text."""
+    return ' class="num"' if isinstance(x, int | float) and not isinstance(x, bool) else ""
+
+
 def _math(latex: str, display: bool = False) -> str:
     """LaTeX for KaTeX's auto-render, escaped; class ``math`` lets the page check it rendered."""
     if display:
@@ -376,32 +381,46 @@ def _section_claims(out_dir: Path) -> str:
         cond_html = f'<div class="cond">Conditions: {_e(conditions)}</div>' if conditions else ""
         counter = c.get("counterexample")
         counter_html = (
-            f"<details open><summary>shrunk counterexample</summary>{_pre(counter)}</details>"
+            f'<div class="counter"><span class="label">Shrunk counterexample</span>{_pre(counter)}</div>'
             if counter not in (None, "", {}, [])
             else ""
         )
-        evidence = c.get("evidence")
-        evidence_html = (
-            f"<details><summary>evidence</summary>{_pre(evidence)}</details>"
-            if evidence not in (None, "", {}, [])
-            else ""
-        )
+        tolerance = c.get("tolerance")
+        tol_css = "num" if isinstance(tolerance, int | float) and not isinstance(tolerance, bool) else "tol"
         rows.append(
-            f'<tr class="{VERDICT_CLASS.get(verdict, "")}-row"><td><code>{_e(c.get("id"))}</code></td>'
-            f"<td>{_e(c.get('statement'))}{cond_html}</td>"
+            f'<tr class="{VERDICT_CLASS.get(verdict, "")}-row">'
+            f'<td><code class="cid">{_e(c.get("id"))}</code>'
+            f"<div>{_e(c.get('statement'))}</div>{cond_html}</td>"
             f"<td>{_pill(verdict, VERDICT_CLASS.get(verdict, 'v-counter'))}</td>"
             f'<td class="num">{_fmt(c.get("examples"))}</td>'
             f'<td class="num">{_fmt(c.get("worst_margin"))}</td>'
-            f'<td class="num">{_fmt(c.get("tolerance"))}</td>'
-            f"<td>{counter_html}{evidence_html}</td></tr>"
+            f'<td class="{tol_css}">{_fmt(tolerance)}</td>'
+            f"<td>{_evidence(c.get('evidence'))}{counter_html}</td></tr>"
         )
     table = (
-        '<table class="claims"><thead><tr><th>id</th><th>claim</th><th>verdict</th>'
-        "<th>examples</th><th>worst margin</th><th>tolerance</th><th>counterexample / evidence</th>"
+        '<table class="claims"><colgroup><col class="c-claim"><col class="c-verdict"><col class="c-n">'
+        '<col class="c-margin"><col class="c-tol"><col class="c-ev"></colgroup>'
+        "<thead><tr><th>claim</th><th>verdict</th><th>examples</th><th>worst margin</th>"
+        "<th>tolerance</th><th>evidence (numbers compared) / counterexample</th>"
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
     prof = f"Profile <code>{_e(profile)}</code>; " if profile else ""
     return head + f"<p>{prof}{len(claims)} claims: {summary}</p>" + table + "</section>"
+
+
+def _evidence(evidence: object) -> str:
+    """Evidence as a compact list of its scalar numbers; anything nested goes in a <details>."""
+    if evidence in (None, "", {}, []):
+        return ""
+    if not isinstance(evidence, Mapping):
+        return f'<div class="ev">{_e(evidence)}</div>'
+    scalars = {k: v for k, v in evidence.items() if not isinstance(v, Mapping | list | tuple)}
+    nested = {k: v for k, v in evidence.items() if k not in scalars}
+    items = "".join(f"<dt>{_e(k)}</dt><dd>{_fmt(v)}</dd>" for k, v in scalars.items())
+    out = f'<dl class="ev">{items}</dl>' if items else ""
+    if nested:
+        out += f"<details><summary>more: {_e(', '.join(map(str, nested)))}</summary>{_pre(nested)}</details>"
+    return out
 
 
 # --------------------------------------------------------------------------- figures
@@ -411,7 +430,11 @@ _CAPTION_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("scale", ("scale", "mode", "profile")),
     ("seed", ("seed",)),
     ("repetitions", ("repetitions", "reps", "n_reps")),
+    ("steps per stage", ("stage_steps",)),
     ("steps", ("steps", "n_steps")),
+    ("runs", ("n_runs",)),
+    ("runs not settled", ("unsettled_runs",)),
+    ("stages not settled", ("unsettled_stages",)),
     ("time taken", ("wall_time_s", "wall_time", "seconds", "elapsed_s", "elapsed")),
 )
 
@@ -433,7 +456,7 @@ def figure_caption(prov: Mapping[str, Any]) -> str:
     bits = []
     for label, keys in _CAPTION_KEYS:
         value = _find(prov, keys)
-        if value is None:
+        if value is None or (label == "steps" and _find(prov, ("stage_steps",)) is not None):
             continue
         if label == "time taken":
             bits.append(f"{label} {_e(_seconds(value))}")
@@ -528,6 +551,8 @@ def _section_predictions(out_dir: Path) -> str:
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
             css = ' class="num pred"' if key == "predicted_ratio" else (' class="num"' if numeric else "")
             text = _fmt(value, 3)
+            if key == "n_unsettled" and isinstance(row.get("n_runs"), int | float) and numeric:
+                text += f" of {_fmt(row['n_runs'])}"
             sd = row.get(spread) if spread else None
             if numeric and isinstance(sd, int | float) and math.isfinite(sd):
                 text += f' <span class="sd">± {_fmt(sd, 2)}</span>'
@@ -539,8 +564,10 @@ def _section_predictions(out_dir: Path) -> str:
         "prediction or minimiser); the simulated minimisers are points of the swept ratio grid.</p>",
         f'<table class="predictions"><thead><tr>{header}</tr></thead><tbody>{"".join(body)}</tbody></table>',
     ]
-    for finding in doc.get("findings", []) or []:
-        parts.append(f'<p class="finding">{_e(finding)}</p>')
+    findings = [f for f in doc.get("findings", []) or [] if isinstance(f, str)]
+    if findings:
+        items = "".join(f"<li>{_e(f)}</li>" for f in findings)
+        parts.append(f'<div class="finding"><p class="label">Findings</p><ul>{items}</ul></div>')
     parts.append("</section>")
     return "".join(parts)
 
@@ -552,9 +579,10 @@ def _section_landscape(out_dir: Path, command: str = "") -> str:
     doc, problem = _load(out_dir, "landscape.json", "landscape")
     head = (
         '<section id="landscape"><h2>Landscape check on a built-in example</h2>'
-        "<p>What <code>plasticity landscape</code> reports for a landscape given by a user: "
-        "the curvature quantities at a point, the best ratio eq9a predicts for each compensation "
-        "rule, and the theory's claims evaluated there.</p>"
+        "<p>What <code>plasticity landscape</code> reports for a landscape a user brings: the "
+        "curvature quantities at a point, the best ratio eq9a predicts for each compensation rule, "
+        "the theory's claims evaluated there and, with <code>--simulate</code>, the simulated best "
+        "ratios beside the predicted ones.</p>"
     )
     if command:
         head += f"<p>Command: <code>{_e(command)}</code></p>"
@@ -563,47 +591,123 @@ def _section_landscape(out_dir: Path, command: str = "") -> str:
     if not isinstance(doc, Mapping):
         return head + _notice("landscape.json is not an object.", "bad") + "</section>"
     quantities = [
+        ("landscape", "source"),
+        ("kind", "kind"),
         ("number of parameters N", "n_params"),
+        ("F(w)", "loss"),
+        ("‖∇F‖", "grad_norm"),
         ("Tr(∇²F)/N", "trace_over_n"),
-        ("Q[∇F] (gradient compensation)", "q_gradient"),
-        ("Q of the Newton step", "q_newton"),
+        ("smallest eigenvalue λ_min", "lambda_min"),
+        ("largest eigenvalue λ_max", "lambda_max"),
+        ("training state", "training_state"),
     ]
     rows = "".join(
-        f"<tr><th>{_e(label)}</th><td class='num'>{_fmt(doc.get(k))}</td></tr>" for label, k in quantities
+        f"<tr><th>{_e(label)}</th><td{_num_class(doc.get(k))}>{_fmt(doc.get(k))}</td></tr>"
+        for label, k in quantities
+        if k in doc
     )
     parts = [head, '<div class="two">', f'<table class="kv"><tbody>{rows}</tbody></table>']
     predicted = doc.get("predicted_ratio")
     if isinstance(predicted, Mapping):
+        q_of = {
+            "gradient": doc.get("q_gradient"),
+            "newton": doc.get("q_newton"),
+            "zeroth_order": doc.get("q_zeroth_order"),
+        }
+        label = {rule: rule.replace("_", " ") for rule in predicted}
+        # the noisy-gradient prediction is one entry of the noisy_gradient table: show its noise level
+        for entry in doc.get("noisy_gradient") or []:
+            if isinstance(entry, Mapping) and entry.get("predicted_ratio") == predicted.get("noisy_gradient"):
+                q_of["noisy_gradient"] = entry.get("expected_Q")
+                label["noisy_gradient"] = f"noisy gradient (γ₂/γ₁ = {_fmt(entry.get('noise_to_signal'))})"
         prow = "".join(
-            f"<tr><td>{_e(rule.replace('_', ' '))}</td><td class='num pred'>{_fmt(v)}</td></tr>"
+            f"<tr><td>{_e(label[rule])}</td><td class='num'>{_fmt(q_of.get(rule))}</td>"
+            f"<td class='num pred'>{_fmt(v)}</td></tr>"
             for rule, v in predicted.items()
         )
         parts.append(
-            '<table class="kv"><thead><tr><th>rule</th><th>predicted best ratio (eq9a)</th></tr></thead>'
-            f"<tbody>{prow}</tbody></table>"
+            '<table class="kv"><thead><tr><th>compensation rule</th><th>Q[Δc]</th>'
+            "<th>predicted best ratio (eq9a)</th></tr></thead>"
+            f"<tbody><tr><td>fluctuation E[Q[Δε]]</td><td class='num'>{_fmt(doc.get('q_eps'))}</td>"
+            f"<td></td></tr>{prow}</tbody></table>"
         )
     parts.append("</div>")
+    noisy = doc.get("noisy_gradient")
+    if isinstance(noisy, list) and noisy and all(isinstance(r, Mapping) for r in noisy):
+        nrow = "".join(
+            f"<tr><td class='num'>{_fmt(r.get('noise_to_signal'))}</td><td class='num'>"
+            f"{_fmt(r.get('expected_Q'))}</td><td class='num pred'>{_fmt(r.get('predicted_ratio'))}</td></tr>"
+            for r in noisy
+        )
+        parts.append(
+            "<h3>Noisy gradient compensation (si_noisy)</h3>"
+            '<table class="kv"><thead><tr><th>noise-to-signal γ₂/γ₁</th><th>E[Q[Δc]]</th>'
+            f"<th>predicted best ratio</th></tr></thead><tbody>{nrow}</tbody></table>"
+        )
     claims = doc.get("claims")
     if isinstance(claims, list) and claims:
         crow = []
         for c in claims:
-            holds = c.get("holds") if isinstance(c, Mapping) else None
-            verdict = (
-                _pill("holds", "v-holds")
-                if holds is True
-                else _pill("does not hold", "v-counter")
-                if holds is False
-                else _pill("not evaluated", "v-cond")
-            )
+            if not isinstance(c, Mapping):
+                continue
+            holds, applies = c.get("holds"), c.get("applies", True)
+            if holds is True:
+                verdict = _pill("holds", "v-holds")
+            elif holds is False and applies is False:
+                verdict = _pill("fails (not a prediction here)", "v-cond")
+            elif holds is False:
+                verdict = _pill("does not hold", "v-counter")
+            else:
+                verdict = _pill("not evaluated", "v-cond")
+            statement = f"<div class='cond'>{_e(c.get('statement'))}</div>" if c.get("statement") else ""
             crow.append(
-                f"<tr><td><code>{_e(c.get('id'))}</code></td><td>{verdict}</td><td>{_e(c.get('detail'))}</td></tr>"
+                f"<tr><td><code>{_e(c.get('id'))}</code>{statement}</td><td>{verdict}</td>"
+                f"<td>{_e(c.get('detail'))}</td></tr>"
             )
         parts.append(
+            "<h3>Claims at this point</h3>"
             '<table class="lclaims"><thead><tr><th>claim</th><th>verdict</th><th>detail</th></tr></thead>'
             f"<tbody>{''.join(crow)}</tbody></table>"
         )
+    parts.append(_landscape_simulation(doc.get("simulation")))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _landscape_simulation(sim: object) -> str:
+    """The --simulate table: per rule, predicted vs simulated best ratios."""
+    if not isinstance(sim, Mapping) or not isinstance(sim.get("rules"), Mapping):
+        return ""
+    rows = []
+    for rule, r in sim["rules"].items():
+        if not isinstance(r, Mapping):
+            continue
+        rows.append(
+            f"<tr><td>{_e(str(rule).replace('_', ' '))}</td>"
+            f"<td class='num pred'>{_fmt(r.get('predicted_ratio'))}</td>"
+            f"<td class='num'>{_fmt(r.get('self_consistent_ratio'))}</td>"
+            f"<td class='num'>{_fmt(r.get('grad_norm_minimiser'))}</td>"
+            f"<td class='num'>{_fmt(r.get('loss_minimiser'))}</td></tr>"
+        )
+    what = ", ".join(
+        f"{label} {_fmt(sim.get(k))}"
+        for label, k in (
+            ("‖Δε‖ =", "eps_norm"),
+            ("steps", "steps"),
+            ("repetitions", "reps"),
+            ("steady-state window", "window"),
+            ("seed", "seed"),
+        )
+        if k in sim
+    )
+    return (
+        "<h3>Simulated against predicted best ratios</h3>"
+        f"<p class='small'>Fluctuation/compensation dynamics on this landscape: {what}; the simulated "
+        "minimisers are points of the swept ratio grid.</p>"
+        '<table class="kv"><thead><tr><th>rule</th><th>predicted (eq9a at the point)</th>'
+        "<th>self-consistent eq9a (Q measured in the runs)</th><th>minimises gradient norm</th>"
+        f"<th>minimises loss</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 # --------------------------------------------------------------------------- run + provenance
@@ -737,6 +841,16 @@ tbody tr:nth-child(even) { background:#fafbfd; }
 td.num { text-align:right; font-variant-numeric: tabular-nums; white-space:nowrap; }
 td.pred { font-weight:600; background:#eef4ff; }
 table.kv { width:auto; min-width: 22rem; }
+table.claims { table-layout: fixed; }
+col.c-claim { width: 30%; } col.c-verdict { width: 12.5rem; } col.c-n { width: 5.8rem; }
+col.c-margin { width: 6.5rem; } col.c-tol { width: 12%; } col.c-ev { width: auto; }
+td.tol { font-size:.85rem; color:var(--muted); }
+code.cid { display:inline-block; margin-bottom:.2rem; font-weight:600; }
+dl.ev { display:grid; grid-template-columns: auto 1fr; gap:0 .6rem; margin:0; font-size:.82rem; }
+dl.ev dt { color:var(--muted); overflow-wrap:break-word; }
+dl.ev dd { margin:0; font-variant-numeric: tabular-nums; }
+div.ev { font-size:.85rem; }
+.counter { margin-top:.3rem; } .counter .label { font-size:.82rem; }
 table.kv th { background:#f1f4f9; font-weight:500; }
 .two { display:flex; gap:2rem; flex-wrap:wrap; align-items:flex-start; }
 .pill { display:inline-block; padding:.05rem .55rem; border-radius:999px; font-size:.82rem; font-weight:600;
@@ -769,7 +883,8 @@ figcaption { color:var(--fg); font-size:.93rem; }
 figcaption p { margin:.3rem 0; }
 figcaption .run { background:var(--soft); padding:.3rem .6rem; border-radius:4px; }
 .files { color:var(--muted); font-size:.88rem; }
-.finding { border-left:4px solid var(--accent); background:#f2f6fd; padding:.45rem .8rem; }
+.finding { border-left:4px solid var(--accent); background:#f2f6fd; padding:.3rem .9rem; }
+.finding ul { margin:.2rem 0 .4rem; padding-left:1.2rem; } .finding .label { margin-top:.3rem; }
 footer#provenance { max-width:1120px; margin:0 auto; padding:0 2rem 2.5rem; color:var(--muted); }
 footer dl { display:grid; grid-template-columns: max-content 1fr; gap:.15rem 1.2rem; font-size:.92rem; }
 footer dt { font-weight:600; color:var(--fg); } footer dd { margin:0; }

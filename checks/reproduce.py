@@ -365,7 +365,12 @@ def _stage_predictions(ctx: StageContext) -> int:
     """
     keys = ("5", "5s1")
     doc = predictions_from_csv([(k, ctx.out / f"fig{k}_predicted.csv") for k in keys])
-    doc["findings"] = _findings(doc["rows"], {k: _grid_step(ctx.out / f"fig{k}.json") for k in keys})
+    grids = {k: _ratio_grid(ctx.out / f"fig{k}.json") for k in keys}
+    for row in doc["rows"]:
+        grid, reps = grids.get(row["figure"]), row.get("n_reps")
+        if grid and isinstance(reps, float) and reps.is_integer():
+            row["n_runs"] = int(reps) * len(grid)  # runs behind one panel: repetitions × swept ratios
+    doc["findings"] = _findings(doc["rows"], {k: _grid_step(g) for k, g in grids.items()})
     status = 0
     for k in keys:
         runs = ctx.out / f"fig{k}.csv"
@@ -553,14 +558,18 @@ def eq9a_consistency(path: Path) -> tuple[int, float]:
     return int(applies.sum()), worst
 
 
-def _grid_step(prov_path: Path) -> float | None:
-    """The spacing of the swept ratio grid, from a figK.json provenance (None if absent)."""
+def _ratio_grid(prov_path: Path) -> list[float] | None:
+    """The swept ratio grid, from a figK.json provenance (None if absent)."""
     try:
         ratios = json.loads(prov_path.read_text(encoding="utf-8"))["parameters"]["ratios"]
-        steps = [b - a for a, b in zip(ratios, ratios[1:], strict=False)]
-        return float(min(steps)) if steps else None
+        return [float(r) for r in ratios]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _grid_step(ratios: Sequence[float] | None) -> float | None:
+    steps = [b - a for a, b in zip(ratios or [], (ratios or [])[1:], strict=False)]
+    return float(min(steps)) if steps else None
 
 
 def _findings(

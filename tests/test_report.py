@@ -130,15 +130,45 @@ FAKE_CLAIMS = {
 }
 
 FAKE_LANDSCAPE = {
+    "source": "examples/hessian.npy",
+    "kind": "hessian",
     "n_params": 3,
     "trace_over_n": 0.7,
+    "lambda_min": 0.01,
+    "lambda_max": 1.0,
+    "training_state": "highly trained",
+    "q_eps": 0.7,
     "q_gradient": 0.9,
     "q_newton": 0.4,
+    "q_zeroth_order": 0.7,
+    "noisy_gradient": [{"noise_to_signal": 5.0, "expected_Q": 0.75, "predicted_ratio": 0.966}],
     "predicted_ratio": {"gradient": 0.88, "newton": 1.3, "zeroth_order": 1.0, "noisy_gradient": 0.95},
     "claims": [
-        {"id": "main_claim_gradient", "holds": True, "detail": "Q[∇F] ≥ Tr/N " + HOSTILE},
-        {"id": "main_claim_newton", "holds": False, "detail": "Newton outcompetes"},
+        {
+            "id": "main_claim.gradient",
+            "statement": "ratio ≤ 1",
+            "holds": True,
+            "applies": True,
+            "detail": "Q[∇F] ≥ Tr/N " + HOSTILE,
+        },
+        {"id": "main_claim.newton", "holds": False, "applies": False, "detail": "Newton outcompetes"},
+        {"id": "made_up", "holds": False, "applies": True, "detail": "fails"},
     ],
+    "simulation": {
+        "eps_norm": 0.07,
+        "steps": 1500,
+        "reps": 4,
+        "window": 500,
+        "seed": 0,
+        "rules": {
+            "gradient": {
+                "predicted_ratio": 0.5628,
+                "self_consistent_ratio": 0.5894,
+                "grad_norm_minimiser": 0.6,
+                "loss_minimiser": 0.65,
+            }
+        },
+    },
 }
 
 
@@ -328,7 +358,9 @@ def test_claims_table_has_verdicts_margins_and_counterexamples(page: str) -> Non
     ):
         assert f'<span class="pill {cls}">{verdict}</span>' in table
     assert 'class="v-failed-row"' in table
-    assert "shrunk counterexample" in table and "&quot;lam&quot;: [" in table
+    assert table.count("Shrunk counterexample") == 2 and "&quot;lam&quot;: [" in table
+    # evidence: the numbers compared, one per line
+    assert "<dt>lhs</dt><dd>1</dd><dt>rhs</dt><dd>3</dd>" in table and "<dt>z</dt><dd>1.2</dd>" in table
     assert ">0.31<" in table and ">-2<" in table  # worst margins
 
 
@@ -349,16 +381,22 @@ def test_prediction_table_has_every_panel(page: str) -> None:
     # predicted ÷ loss minimiser is computed, not copied: first panel 0.2 / 0.4
     assert '<td class="num">0.5</td>' in table
     assert "over 9 panels" in page
+    # runs behind a panel = repetitions (2) × swept ratios (4, from figK.json)
+    assert '<td class="num">2 of 8</td>' in table
+    # the per-run eq9a recheck ran on both per-run CSVs and agreed
+    assert page.count("derivations.closed_forms agrees with the per-run predicted_ratio (3 runs") == 2
 
 
 def test_landscape_section(page: str) -> None:
     start = page.index('<section id="landscape">')
     section = page[start : page.index("</section>", start)]
-    for value in ("0.7", "0.9", "0.4", "0.88", "1.3"):
-        assert f">{value}<" in section
+    for value in ("0.7", "0.9", "0.4", "0.88", "1.3", "highly trained", "0.966", "0.5628", "0.5894", "0.65"):
+        assert f">{value}<" in section, value
     assert "zeroth order" in section and "noisy gradient" in section
     assert '<span class="pill v-holds">holds</span>' in section
+    assert '<span class="pill v-cond">fails (not a prediction here)</span>' in section
     assert '<span class="pill v-counter">does not hold</span>' in section
+    assert "Simulated against predicted best ratios" in section and "steps 1500" in section
 
 
 def test_run_and_provenance(page: str) -> None:

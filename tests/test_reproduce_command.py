@@ -293,3 +293,23 @@ def test_predictions_refuse_a_csv_without_the_columns(tmp_path: Path) -> None:
         predictions_from_csv([("5", bad)])
     with pytest.raises(FileNotFoundError):
         predictions_from_csv([("5", tmp_path / "missing.csv")])
+
+
+def test_predictions_stage_rechecks_eq9a_run_by_run(tmp_path: Path) -> None:
+    from test_report import make_fake_results, write_run_csv
+
+    out = make_fake_results(tmp_path)
+    doc = json.loads((out / "predictions.json").read_text())
+    assert [c["ok"] for c in doc["checks"]] == [True, True]
+    assert all(c["worst_rel_diff"] <= rp.EQ9A_REL_TOL for c in doc["checks"])
+    # a per-run prediction that is not eq9a of the run's Q (the square root dropped) is caught
+    q_eps, q_c = [0.03, 0.05, 0.2], [0.7, 0.4, 0.21]
+    write_run_csv(out / "fig5.csv", q_eps, q_c, predicted=[e / c for e, c in zip(q_eps, q_c, strict=True)])
+    assert rp._stage_predictions(StageContext(out=out, scale="quick")) == 1
+    doc = json.loads((out / "predictions.json").read_text())
+    assert [c["ok"] for c in doc["checks"]] == [False, True]
+    assert any("fig5.csv" in f and "DISAGREES" in f for f in doc["findings"])
+    # so is a prediction where eq9a does not apply (Q[Δc] ≤ 0)
+    write_run_csv(out / "fig5.csv", [0.03], [-0.1], predicted=[0.5])
+    with pytest.raises(ValueError, match="eq9a does not apply"):
+        rp.eq9a_consistency(out / "fig5.csv")
