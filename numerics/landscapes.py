@@ -458,20 +458,35 @@ class FunctionLandscape:
             g[i] = (self._call_f(wp) - self._call_f(wm)) / (wp[i] - wm[i])
         return g
 
-    def fd_error_estimate(self, w: np.ndarray) -> np.ndarray:
-        """Estimated absolute error of each finite-difference gradient component at ``w``.
+    def fd_error_estimate(self, w: np.ndarray, v: np.ndarray | None = None) -> np.ndarray:
+        """Estimated absolute error of the finite-difference gradient at ``w`` (per component),
+        or, given a direction ``v`` (n,), of the finite-difference HVP ∇²F(w)·v.
 
-        Truncation error of a central difference is ~h²f'''/6, so it quadruples when h
-        doubles: |g(h) - g(2h)| ≈ 3× the truncation error of g(h).  Rounding adds
-        ~eps·|f|/h.  The estimate is their sum (zeros if ``grad`` was supplied: exact).
+        The truncation error of a central (or second) difference is ∝ h², so it quadruples
+        when h doubles: |D(h) - D(2h)|/3 estimates the truncation error of D(h).  Rounding
+        adds ~eps·|value|/h (eps·|f|/h² for second differences of f).  The estimate is
+        their sum; it is zero where the derivative was supplied (exact).
         """
         w = check_point(w, self.n)
-        if self._grad is not None:
+        if v is None:
+            if self._grad is not None:
+                return np.zeros(self.n)
+            h = self._step(w, 1 / 3)
+            g1, g2 = self._fd_grad(w, h), self._fd_grad(w, 2 * h)
+            rounding = EPS * abs(self._call_f(w)) / h
+            return np.abs(g1 - g2) / 3 + rounding
+        v = check_point(v, self.n, "v")
+        if self._hvp is not None or self._hess is not None:
             return np.zeros(self.n)
-        h = self._step(w, 1 / 3)
-        g1, g2 = self._fd_grad(w, h), self._fd_grad(w, 2 * h)
-        rounding = EPS * abs(self._call_f(w)) / h
-        return np.abs(g1 - g2) / 3 + rounding
+        if self._grad is not None:
+            d1, d2 = self._fd_hvp_from_grad(w, v), self._fd_hvp_from_grad(w, v, factor=2.0)
+            g = self._call_vector("grad", self._grad(w.copy()), (self.n,))
+            rounding = EPS * np.max(np.abs(g)) / self._hvp_step(w) * np.linalg.norm(v)
+            return np.abs(d1 - d2) / 3 + rounding
+        d1 = v @ self._fd_hessian_cached(w)
+        d2 = v @ self._fd_hessian_from_f(w, factor=2.0)
+        rounding = EPS * abs(self._call_f(w)) / np.min(self._step(w, 1 / 4)) ** 2 * np.sum(np.abs(v))
+        return np.abs(d1 - d2) / 3 + rounding
 
     def hvp(self, w: np.ndarray, v: np.ndarray) -> np.ndarray:
         w = check_point(w, self.n)
@@ -493,12 +508,11 @@ class FunctionLandscape:
             self._fd_cache = (w.copy(), self._fd_hessian_from_f(w))
         return self._fd_cache[1]
 
-    def _fd_hvp_from_grad(self, w: np.ndarray, v: np.ndarray) -> np.ndarray:
+    def _fd_hvp_from_grad(self, w: np.ndarray, v: np.ndarray, factor: float = 1.0) -> np.ndarray:
         norm = float(np.linalg.norm(v))
         if norm == 0.0:
             return np.zeros(self.n)
-        scale = self.fd_step if self.fd_step is not None else EPS ** (1 / 3)
-        h = scale * max(1.0, float(np.linalg.norm(w)))
+        h = factor * self._hvp_step(w)
         u = v / norm
         gp = self._call_vector("grad", self._grad(w + h * u), (self.n,))
         gm = self._call_vector("grad", self._grad(w - h * u), (self.n,))
@@ -508,9 +522,13 @@ class FunctionLandscape:
         out = self._call_vector("hess", self._hess(w.copy()), (self.n, self.n))
         return _check_square_symmetric(out, "hess")
 
-    def _fd_hessian_from_f(self, w: np.ndarray) -> np.ndarray:
+    def _hvp_step(self, w: np.ndarray) -> float:
+        scale = self.fd_step if self.fd_step is not None else EPS ** (1 / 3)
+        return scale * max(1.0, float(np.linalg.norm(w)))
+
+    def _fd_hessian_from_f(self, w: np.ndarray, factor: float = 1.0) -> np.ndarray:
         # Second differences of f: error O(h² f'''' + eps·f/h²), balanced at h ~ eps^(1/4).
-        h = self._step(w, 1 / 4)
+        h = factor * self._step(w, 1 / 4)
         n = self.n
         f0 = self._call_f(w)
         H = np.empty((n, n))

@@ -269,7 +269,7 @@ def test_function_landscape_uses_supplied_hessian_and_hvp_exactly():
 
 def test_function_landscape_custom_step_changes_the_step():
     rng = np.random.default_rng(9)
-    f, grad, _, _ = make_function(rng, 4)
+    f, grad, hess, _ = make_function(rng, 4)
     w = rng.uniform(-0.5, 0.5, 4)
     coarse = FunctionLandscape(f, 4, fd_step=1e-2)
     # truncation at h = 1e-2 is ≤ h²/6 ≈ 1.7e-5 and visibly larger than at the default step
@@ -281,6 +281,13 @@ def test_function_landscape_custom_step_changes_the_step():
     err = np.abs(coarse.grad(w) - grad(w))
     est = coarse.fd_error_estimate(w)
     assert np.all(est <= 2 * err) and np.all(err <= 2 * est)
+    # the same for HVPs, from a supplied gradient and from f alone (h² truncation dominates)
+    v = rng.standard_normal(4)
+    for land in (FunctionLandscape(f, 4, grad=grad, fd_step=1e-2), coarse):
+        err = np.abs(land.hvp(w, v) - hess(w) @ v)
+        est = land.fd_error_estimate(w, v)
+        assert np.all(est <= 2 * err) and np.all(err <= 2 * est)
+    np.testing.assert_array_equal(FunctionLandscape(f, 4, hess=hess).fd_error_estimate(w, v), 0.0)
 
 
 @pytest.mark.parametrize(
