@@ -276,7 +276,7 @@ Q_grad = sp.Symbol(r"Q[\nabla F]")
 @derivation("eq13")
 def Q_gradient_quadratic() -> Result:
     checks, steps = [], []
-    H3, w3, ws3 = _symmetric_matrix(3), _vector(3, "w"), _vector(3, "wstar")
+    H3, w3, ws3 = _symmetric_matrix(3), _vector(3, "w"), _vector(3, "w^{*}")
     F = ((w3 - ws3).T * H3 * (w3 - ws3))[0, 0] / 2
     grad = sp.Matrix([sp.diff(F, x) for x in w3])
     steps.append(
@@ -406,7 +406,7 @@ def Q_gradient_equal_projections() -> Result:
         steps=tuple(steps),
         checks=tuple(checks),
         sharper=(
-            "eq14: Σλ³/Σλ² ≥ Σλ/N needs only λ_i + λ_j ≥ 0 for every pair i ≠ j, weaker than ∇²F ⪰ 0: "
+            "Σλ³/Σλ² ≥ Σλ/N needs only λ_i + λ_j ≥ 0 for every pair i ≠ j, weaker than ∇²F ⪰ 0: "
             f"the indefinite spectrum λ = (−1, 2, 3) gives Σλ³/Σλ² − Σλ/N = {holds_val} > 0, while "
             f"λ = (−3, 1, 1), with a negative pair sum, gives {fail_val} < 0.",
         ),
@@ -662,7 +662,7 @@ def Q_noisy_expected() -> Result:
         )
     )
     sharper.append(
-        "si_noisy: the paper says Q[Δc] approaches Q[ν] 'from below'; the derivation gives "
+        "The paper says Q[Δc] approaches Q[ν] 'from below'; the derivation gives "
         "R − Q_ν = (Q̃ − Q_ν)/(1 + r²), so when Q̃ > Q_ν (e.g. gradient rules, eq14) it approaches "
         "from ABOVE; it is the ratio ‖Δc‖*/‖Δε‖ = √(Q[Δε]/R) that approaches its limit from below."
     )
@@ -682,7 +682,7 @@ def Q_noisy_expected() -> Result:
         )
     )
     sharper.append(
-        "si_noisy: the weighted mean (a²Q̃ + b²Q_ν)/(a² + b²) is E[numerator]/E[denominator], not E[Q]: "
+        "The weighted mean (a²Q̃ + b²Q_ν)/(a² + b²) is E[numerator]/E[denominator], not E[Q]: "
         "for N = 2, H = diag(1, 0), Δc̃ = (1, 0), ν = ½(cos θ, sin θ) with θ uniform, exact "
         f"integration by residues gives E[Q[Δc̃+ν]] = {EQ} while the ratio of expectations is {roe}."
     )
@@ -788,6 +788,12 @@ def positivity() -> Result:
     checks.append(
         Check("Tr > 0 does not give Q ≥ 0 for every v", example == -1, f"λ = (−1, 2), v = e_1: Q = {example}")
     )
+    at_zero = eq12.closed_form.subs({eq12.args[0]: 0, eq12.args[1]: N})
+    checks.append(Check("Tr = 0 gives E[Q[Δε]] = 0, not > 0", at_zero == 0, str(at_zero)))
+    sharper = (
+        "The SI calls a state partially trained when Tr(∇²F) ≥ 0, but positivity of E[Q[Δε]] (and the "
+        f"square root in eq9a) needs Tr(∇²F) > 0: at Tr = 0, eq12 gives E[Q[Δε]] = {at_zero}.",
+    )
     notes = (
         "Partially trained (Tr ∇²F > 0) gives positivity only on average over isotropic directions: "
         f"λ = (−1, 2) has Tr = 1 > 0 yet Q[e_1] = {example}.",
@@ -800,6 +806,7 @@ def positivity() -> Result:
         steps=tuple(steps),
         checks=tuple(checks),
         notes=notes,
+        sharper=sharper,
         paper="SI, positivity",
     )
 
@@ -871,7 +878,7 @@ def lemma_average_case() -> Result:
         checks=tuple(checks),
         notes=tuple(notes),
         sharper=(
-            "lemma_average_case: the paper argues informally; the proof needs only ∇²F ⪰ 0 and an "
+            "The paper argues informally; the proof needs only ∇²F ⪰ 0 and an "
             "exchangeable law of the eigen-coordinates of w − w*, not full isotropy.",
         ),
         paper="SI, first-order rules (informal)",
