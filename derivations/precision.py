@@ -134,9 +134,10 @@ def evaluate_mp(result_id: str, dps: int = 50, **kwargs: Any) -> mpmath.mpf | li
             for shape_rel in cond.relation.atoms(ArrayShapes):
                 if not shape_rel.holds(shapes):
                     raise ValueError(f"{result.id}: condition violated: {cond.text}")
-        length = shapes[str(arrays[0].label)][-1] if arrays else None
-        if arrays and any(shapes[str(a.label)][-1] != length or not shapes[str(a.label)] for a in arrays):
-            raise ValueError(f"{result.id}: array arguments need one common last-axis length")
+        array_shapes = [shapes[str(a.label)] for a in arrays]
+        if any(len(sh) < 1 for sh in array_shapes) or len({sh[-1] for sh in array_shapes}) > 1:
+            raise ValueError(f"{result.id}: array arguments need shape (..., N) with one common N")
+        length = array_shapes[0][-1] if arrays else None
         lead_shapes = [
             shapes[nm][:-1] if isinstance(a, sp.IndexedBase) else shapes[nm]
             for a, nm in zip(result.args, names, strict=True)

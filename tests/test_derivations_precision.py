@@ -123,6 +123,8 @@ def test_batched_arrays_return_lists() -> None:
     with mpmath.workdps(50):  # the default dps of evaluate_mp
         assert out[0] == mpmath.mpf(117) / 41 and out[1] == 1
     assert isinstance(evaluate_mp("eq14", lam=[1, 2, 3]), mpmath.mpf)
+    grid = evaluate_mp("var_dF", eps_norm=[[1], [2]], a_norm=[1, 2, 3], trace_H=1, trace_H2=1, n=1)
+    assert grid == [[1, 4, 9], [4, 16, 36]]  # n = 1: Var = ‖Δε‖²‖a‖², broadcast over a 2×3 grid
 
 
 @pytest.mark.parametrize(
