@@ -480,6 +480,9 @@ def _step_chunk(
     nu_norm = np.sqrt(np.einsum("mcn,mcn->mc", nu, nu, dtype=np.float64))
     xi_norm = np.sqrt(np.einsum("mcn,mcn->mc", xi, xi, dtype=np.float64))
     eps = state.runs.eps_norm[sl]
+    # the task-independent part of every step of the block at once: γ₂ ν̂ + ‖Δε‖ ξ̂
+    noise = nu * (g2[sl] / nu_norm).astype(np.float32)[:, :, None]
+    noise += xi * (eps / xi_norm).astype(np.float32)[:, :, None]
     grad = np.empty_like(w)
     gmats = networks.unpack(grad, arch)
     wmats = networks.unpack(w, arch)
@@ -538,7 +541,6 @@ def _step_chunk(
         with np.errstate(divide="ignore", invalid="ignore"):
             a_g = np.where(gnorm > 0, -g1[sl] / gnorm, 0.0)
         a_nu = g2[sl] / nu_norm[t]
-        a_xi = eps / xi_norm[t]
         if meas is not None and step in meas["steps"]:
             dc = a_g[:, None] * grad + a_nu[:, None] * nu[t]
             dirs = np.stack([dc, xi[t]], axis=1)
@@ -553,8 +555,7 @@ def _step_chunk(
             if rec["track"] is not None:
                 rec["tracked"][sl, k] = w[:, rec["track"]]
         w += a_g.astype(np.float32)[:, None] * grad
-        w += a_nu.astype(np.float32)[:, None] * nu[t]
-        w += a_xi.astype(np.float32)[:, None] * xi[t]
+        w += noise[t]
 
 
 def _measure_slice(state: State, sl: slice, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -619,7 +620,6 @@ def advance(
         "tracked": None if track_idx is None else np.empty((b, n_rec, len(track_idx)), np.float32),
     }
     g1, g2 = compensation_gammas(state.runs.ratio * state.runs.eps_norm, state.runs.noise_to_signal)
-    slices = _chunks(b, chunk)
     p = state.protocol.n_inputs
 
     def run_slices(my: list[slice]) -> None:
@@ -636,8 +636,13 @@ def advance(
                 done += m
 
     # all runs of a state advance in lockstep, so their draw cursors agree
-    groups = [slices[i::workers] for i in range(workers)] if workers > 1 else [slices]
-    groups = [g for g in groups if g]
+    # equal contiguous shares of the networks per worker thread, each cut into cache-sized chunks
+    edges = np.linspace(0, b, min(workers, max(b, 1)) + 1).round().astype(int)
+    groups = [
+        [slice(s0 + c.start, s0 + c.stop) for c in _chunks(s1 - s0, chunk)]
+        for s0, s1 in zip(edges[:-1], edges[1:], strict=True)
+        if s1 > s0
+    ]
     with blas_single_threaded():
         if len(groups) > 1:
             with ThreadPoolExecutor(len(groups)) as pool:
@@ -869,8 +874,7 @@ def simulate_reference(
                 if tracked is not None:
                     tracked[j, t // every] = w[track_idx]
             w += np.float32(a_g) * g
-            w += np.float32(a_nu) * nu
-            w += np.float32(a_xi) * xi
+            w += nu * np.float32(a_nu) + xi * np.float32(a_xi)
     state.step = steps
     seg = Segment(loss=loss_all, record_steps=np.arange(n_rec) * every, tracked=tracked, **meas)
     return _finish(state, seg, replace(protocol, extend_max=0), workers=1, chunk=CHUNK)

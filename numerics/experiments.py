@@ -38,7 +38,7 @@ class SweepExperiment:
     reps: int
     protocol: Protocol
     scale: str
-    chunk_runs: int = 81  # runs per checkpointed chunk of the sweep
+    chunk_runs: int = 54  # runs per checkpointed chunk of the sweep (fig5: 9 chunks, fig5s1: 12)
 
     @property
     def n_weights(self) -> int:

@@ -337,6 +337,8 @@ def make_figure(
     out.mkdir(parents=True, exist_ok=True)
     exp = experiment_override if experiment_override is not None else experiment(name, scale)
     if extend_max:
+        if isinstance(exp, StagedExperiment):
+            raise ValueError("--extend applies to figures 5 and 5s1 (figure 1's stages have fixed lengths)")
         if extend_max < 0:
             raise ValueError(f"extend_max must be >= 0, got {extend_max}")
         exp = replace(exp, protocol=replace(exp.protocol, extend_max=int(extend_max)))
