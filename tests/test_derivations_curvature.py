@@ -14,9 +14,12 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from derivations import closed_forms as cf
 from derivations import get
+from derivations.precision import evaluate_mp
 
 IDS = (
     "eq12",
@@ -294,3 +297,22 @@ def test_batched_numeric_forms_match_row_by_row() -> None:
     np.testing.assert_array_equal(full, rows)
     assert cf.Q_newton_independent(lam).shape == (4, 3)
     assert cf.Q_gradient_mean_hessian(lam, c[0, 0]).shape == (4, 3)  # broadcast batch axes
+
+
+@st.composite
+def pairwise_nonnegative_spectra(draw: st.DrawFn) -> list[int]:
+    """Integer spectra with λ_i + λ_j ≥ 0 for every pair i ≠ j (at most one negative, and small)."""
+    pos = draw(st.lists(st.integers(0, 50), min_size=1, max_size=6))
+    neg = draw(st.integers(0, min(pos)))
+    return [*pos, -neg] if draw(st.booleans()) else pos
+
+
+@settings(max_examples=60, deadline=None)
+@given(pairwise_nonnegative_spectra())
+def test_eq14_inequality_under_pairwise_condition_exactly(lam: list[int]) -> None:
+    if not any(lam):
+        return  # Σλ² = 0: eq14 is undefined (its condition rejects it)
+    # evaluate at 50 digits: integer inputs make the only error the final rounding (1e-48 relative)
+    with mpmath.workdps(50):
+        gap = evaluate_mp("eq14", lam=lam) - mpmath.mpf(sum(lam)) / len(lam)
+        assert gap >= -(mpmath.mpf(10) ** -45) * max(abs(x) for x in lam)
