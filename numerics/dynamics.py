@@ -19,16 +19,33 @@ runs share its batch, on chunking, on the number of worker threads or on the exe
 
 Public API (used by experiments, claims, report and bench):
 
-- :class:`Runs` (per-network ``eps_norm, ratio, noise_to_signal, run_id``) and
-  :class:`Protocol` (``steps, n_inputs, batch_size, bootstrap, record_every, window,
-  measure_every, init_scale``);
-- :func:`simulate` (batched) and :func:`simulate_reference` (the straightforward per-network
-  loop, same draws) → :class:`SimResult` (``loss, record_steps, steady_loss, grad_norm, Q_c,
-  Q_eps, predicted_ratio, settled, steps_run, weights``);
-- the stateful pieces :func:`init_state`, :func:`advance` → :class:`Segment` (for staged runs
-  such as Figure 1, and for extending unsettled runs);
-- float64 helpers :func:`batched_loss_grad` and :func:`batched_hvp` (exact R-operator
-  Hessian-vector product of the full-data task error of every stacked network).
+- :class:`Protocol` — constants of a sweep: ``steps`` (8000), ``n_inputs`` P (1000), ``batch_size``
+  S (1000), ``bootstrap`` (True; False = exact full-batch gradient), ``record_every`` (1),
+  ``window`` (100: steady state = mean recorded error over the last ``window`` steps),
+  ``measure_every`` (10: float64 Q / ‖∇F‖ measurements inside that window; 0 = off),
+  ``init_scale`` (1e-3), ``settle_window`` (0 = steps//4), ``settle_alpha`` (0.01),
+  ``settle_batches`` (10), ``extend_max`` (0: extra steps allowed to unsettled runs).
+- :class:`Runs` — per-network arrays ``eps_norm`` (‖Δε‖), ``ratio`` (‖Δc‖/‖Δε‖),
+  ``noise_to_signal`` (γ₂/γ₁, 0 = pure gradient), ``run_id`` (keys the run's random stream).
+- ``simulate(arch, runs, protocol, seed, *, workers=2, chunk=CHUNK, track=None) -> SimResult``:
+  the batched engine.  ``simulate_reference(arch, runs, protocol, seed, *, track=None)``: the
+  straightforward per-network, per-step loop on the same draws (the benchmark's baseline).
+- :class:`SimResult` — ``loss`` (B, R) recorded batch error, ``record_steps``, ``steady_loss``,
+  ``grad_norm`` (full-data ‖∇F‖), ``Q_c``, ``Q_eps`` (means over the window's measurements),
+  ``settled``, ``relative_drift``, ``steps_run``, ``weights`` (final, float32), ``tracked``, and
+  the property ``predicted_ratio`` = √(Q[Δε]/Q[Δc]) through ``derivations.closed_forms``.
+- Stateful pieces for staged runs (Figure 1) and extensions: ``init_state(arch, runs, protocol,
+  seed) -> State``; ``advance(state, steps, *, record_every, measure_steps, track, workers,
+  chunk) -> Segment`` (``loss``, ``record_steps``, ``tracked``, ``Q_c``, ``Q_eps``,
+  ``grad_norm`` per measurement); ``State.take(idx)``.
+- Float64 exact helpers: ``batched_loss_grad(arch, w, x, y, counts=None)``,
+  ``batched_hvp(arch, w, x, y, v)`` (R-operator, Gauss-Newton plus σ'' term) and
+  ``measure_q(state, directions)``; ``predicted_ratio(Q_eps, Q_c)``; ``run_generator(seed,
+  run_id)``; ``compensation_gammas(magnitude, noise_to_signal)`` (via ``numerics.rules.gammas``).
+
+Layouts: weights are packed row-major per layer (``numerics.networks.pack``), inputs (B, i, P),
+targets (B, o, P).  Hidden layers are computed as t = tanh(a/2) (σ = (1 + t)/2), which is exact
+and saves passes over the largest arrays; the reference path computes σ directly.
 """
 
 from __future__ import annotations
