@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--simulate",
         action="store_true",
-        help="also run the fluctuation/compensation dynamics over a ratio grid per rule",
+        help="also run the fluctuation/compensation dynamics over the ratios 0.1..2.5 per rule (a module "
+        "SPEC's functions are called for every run and step: bound the time with --steps/--reps)",
     )
     parser.add_argument("--steps", type=int, default=1500, help="simulation steps (default 1500)")
     parser.add_argument("--reps", type=int, default=4, help="simulation repetitions (default 4)")
