@@ -18,7 +18,7 @@ import numpy as np
 from derivations import closed_forms
 from numerics import rules as R
 from numerics.curvature import Q_from_products
-from numerics.landscapes import Landscape, hvp_batch, loss_grad_batch
+from numerics.landscapes import Landscape, loss_grad_batch, quad_form_batch
 
 __all__ = ["RULES", "LandscapeRun", "simulate", "window_stats"]
 
@@ -218,11 +218,10 @@ def simulate(
             dc_norm = np.linalg.norm(dc, axis=-1)
             active = dc_norm > 0  # Q[Δc] is undefined (left NaN) where there was no compensation
             if np.any(active):
-                Hc = hvp_batch(landscape, W[active], dc[active])
-                q_c[active, t] = Q_from_products(np.einsum("ki,ki->k", dc[active], Hc), dc_norm[active])
+                vhv = quad_form_batch(landscape, W[active], dc[active])
+                q_c[active, t] = Q_from_products(vhv, dc_norm[active])
             if eps_norm > 0:
-                He = hvp_batch(landscape, W, de)
-                q_eps[:, t] = Q_from_products(np.einsum("ki,ki->k", de, He), np.linalg.norm(de, axis=-1))
+                q_eps[:, t] = Q_from_products(quad_form_batch(landscape, W, de), np.linalg.norm(de, axis=-1))
             else:
                 q_eps[:, t] = np.nan
         W = W + dc + de

@@ -30,6 +30,7 @@ __all__ = [
     "check_directions",
     "hvp_batch",
     "loss_grad_batch",
+    "quad_form_batch",
 ]
 
 EPS = float(np.finfo(np.float64).eps)
@@ -557,6 +558,32 @@ class FunctionLandscape:
             return 0.5 * (H + H.T)
         return self._fd_hessian_cached(w).copy()
 
+    def quad_form_batch(self, W: np.ndarray, V: np.ndarray) -> np.ndarray:
+        """Row-paired curvatures V[i]ᵀ∇²F(W[i])V[i] (k,), cheaper than full HVPs: exact from
+        a supplied hvp/hess; else a central difference of the gradient along v̂ (2 gradient
+        calls, step as for HVPs), or a second difference of f along v̂ (2 calls of f, step
+        eps^(1/4)·max(1, ‖w‖))."""
+        W = check_batch(W, self.n)
+        V = check_batch(V, self.n, "V")
+        if V.shape != W.shape:
+            raise ValueError(f"V must have the shape of W {W.shape}; got {V.shape}")
+        out = np.empty(W.shape[0])
+        for i, (w, v) in enumerate(zip(W, V, strict=True)):
+            norm = float(np.linalg.norm(v))
+            if norm == 0.0:
+                out[i] = 0.0
+            elif self._hvp is not None or self._hess is not None:
+                out[i] = v @ self.hvp(w, v)
+            elif self._grad is not None:
+                out[i] = v @ self._fd_hvp_from_grad(w, v)
+            else:
+                u = v / norm
+                scale = self.fd_step if self.fd_step is not None else EPS ** (1 / 4)
+                h = scale * max(1.0, float(np.linalg.norm(w)))
+                second = self._call_f(w + h * u) - 2 * self._call_f(w) + self._call_f(w - h * u)
+                out[i] = second / h**2 * norm**2
+        return out
+
     def loss_batch(self, W: np.ndarray) -> np.ndarray:
         return np.array([self.loss(w) for w in check_batch(W, self.n)])
 
@@ -591,6 +618,15 @@ def loss_grad_batch(landscape: Landscape, W: np.ndarray) -> tuple[np.ndarray, np
     if fn is not None:
         return fn(W)
     return np.asarray(landscape.loss_batch(W), dtype=np.float64), landscape.grad_batch(W)
+
+
+def quad_form_batch(landscape: Landscape, W: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Row-paired V[i]ᵀ∇²F(W[i])V[i] on any landscape (what Q needs; no full HVP where the
+    landscape can do it more cheaply)."""
+    fn = getattr(landscape, "quad_form_batch", None)
+    if fn is not None:
+        return fn(W, V)
+    return np.einsum("ki,ki->k", np.asarray(V, dtype=np.float64), hvp_batch(landscape, W, V))
 
 
 def hvp_batch(landscape: Landscape, W: np.ndarray, V: np.ndarray) -> np.ndarray:

@@ -323,3 +323,32 @@ def test_function_landscape_bad_construction():
         FunctionLandscape("w @ w", 2)
     with pytest.raises(ValueError, match=r"w must have shape \(2,\)"):
         FunctionLandscape(lambda w: 0.0, 2).loss(np.zeros(3))
+
+
+def test_quad_form_batch_matches_the_hessian_for_every_kind_of_landscape():
+    from numerics.landscapes import quad_form_batch
+
+    rng = np.random.default_rng(11)
+    n = 5
+    f, grad, hess, _ = make_function(rng, n)
+    W = rng.uniform(-0.9, 0.9, (3, n))
+    V = rng.standard_normal((3, n))
+    exact = np.array([v @ hess(w) @ v for w, v in zip(W, V, strict=True)])
+    vv = np.sum(V**2, -1)
+    # exact where hess is supplied (rounding of an n×n product, ×10 margin)
+    got = quad_form_batch(FunctionLandscape(f, n, grad=grad, hess=hess), W, V)
+    np.testing.assert_allclose(got, exact, rtol=0, atol=10 * n * n * EPS * np.max(np.abs(exact)))
+    # from the gradient: truncation ≤ h²/6·max|∂³f along û| ≤ h²/6, rounding 64·eps·‖∇F‖_∞/h, ×‖v‖²
+    h = EPS ** (1 / 3)
+    g_inf = max(np.max(np.abs(grad(w))) for w in W)
+    tol = (h**2 / 6 + 64 * EPS * g_inf / h) * vv
+    assert np.all(np.abs(quad_form_batch(FunctionLandscape(f, n, grad=grad), W, V) - exact) <= tol)
+    # from f alone, second difference along û with h = eps^(1/4): truncation ≤ h²/12·max|∂⁴f|
+    # (≤ 1), rounding ≤ 4·(64·eps·max|f|)/h², ×‖v‖²
+    h4 = EPS ** (1 / 4)
+    f_max = max(abs(f(w)) for w in W) + n  # f moves by O(h) over the stencil; n covers Σcos
+    tol4 = (h4**2 / 12 + 4 * 64 * EPS * f_max / h4**2) * vv
+    assert np.all(np.abs(quad_form_batch(FunctionLandscape(f, n), W, V) - exact) <= tol4)
+    # the generic helper on a landscape without the method: Σ V·HVP
+    q = Quadratic(hess(W[0]))
+    np.testing.assert_allclose(quad_form_batch(q, W, V), np.einsum("ki,ki->k", V, V @ q.H), rtol=1e-13)
