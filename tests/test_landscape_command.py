@@ -281,3 +281,12 @@ def test_load_returns_the_same_landscape_the_command_uses() -> None:
     rep = analyse(user, w)
     assert rep.kind == "expression" and rep.n_params == 2
     assert rep.trace_over_n == pytest.approx(2.0, rel=1e-14)
+
+
+def test_a_minimum_that_is_not_stationary_is_flagged() -> None:
+    lam, c = np.array([1.0, 2.0, 3.0]), np.ones(3)
+    landscape, w, _ = quadratic(lam, c)
+    rep = analyse(landscape, w, minimum=np.full(3, 5.0))  # the true minimum is 0
+    assert any("is --minimum really a minimum?" in note for note in rep.notes)
+    rep = analyse(landscape, w, minimum=np.zeros(3))
+    assert not any("--minimum" in note for note in rep.notes)
