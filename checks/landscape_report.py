@@ -95,6 +95,7 @@ class LandscapeReport:
         return _clean(out)
 
     def dumps(self) -> str:
+        """The report as indented JSON text (undefined values as null)."""
         return json.dumps(self.to_json(), indent=2, allow_nan=False)
 
 
