@@ -58,6 +58,8 @@ __all__ = [
     "parse_point",
     "parse_minimum",
     "check_at_point",
+    "PointCheck",
+    "spec_kind",
     "MAX_DENSE_N",
 ]
 
