@@ -29,7 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--vars", metavar="x,y", help="the expression's variables, comma-separated, in order")
     parser.add_argument(
-        "--at", metavar="POINT", required=True, help="the point w: comma-separated numbers or a .npy file"
+        "--at",
+        metavar="POINT",
+        required=True,
+        help="the point w: comma-separated numbers or a .npy file (write --at=-1,2 when it starts with '-')",
     )
     parser.add_argument(
         "--minimum",
