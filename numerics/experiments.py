@@ -149,7 +149,7 @@ class StagedResult:
     grad_norm: np.ndarray
 
 
-def run_staged(exp: StagedExperiment, seed: int, *, workers: int = 2) -> StagedResult:
+def run_staged(exp: StagedExperiment, seed: int, *, workers: int = 2, progress: bool = False) -> StagedResult:
     """Simulate Figure 1: the same networks carried through every stage of compensation ratio."""
     from dataclasses import replace
 
@@ -175,6 +175,10 @@ def run_staged(exp: StagedExperiment, seed: int, *, workers: int = 2) -> StagedR
     settled = np.zeros(shape, dtype=bool)
     nwin, nset = proto.window // proto.record_every, proto.settle_steps // proto.record_every
     for k, ratio in enumerate(exp.stage_ratios):
+        if progress:
+            import sys
+
+            print(f"{exp.name}: stage {k + 1}/{n_st}, ratio {ratio:g}", file=sys.stderr, flush=True)
         state.runs = replace(state.runs, ratio=np.full(exp.reps, float(ratio)))
         end = state.step + exp.stage_steps
         seg = dynamics.advance(

@@ -350,7 +350,7 @@ def make_figure(
                 f"{name}: {exp.reps} networks × {len(exp.stage_ratios)} stages × {exp.stage_steps} steps",
                 file=sys.stderr,
             )
-        res = run_staged(exp, seed, workers=workers)
+        res = run_staged(exp, seed, workers=workers, progress=progress)
         files = plot_staged(res, stem, seed)
         rows = []
         for r in range(exp.reps):
