@@ -122,18 +122,23 @@ def test_report_from_fake_results_renders(chromium: str, tmp_path: Path) -> None
     assert_rendered(dom, len(FIGURE_KEYS))
 
 
-def test_ready_flag_bites_on_a_broken_image(chromium: str, tmp_path: Path) -> None:
-    """The readiness check must fail when a figure cannot be decoded (so it can catch one)."""
+def test_ready_flag_bites_on_a_broken_image_and_bad_math(chromium: str, tmp_path: Path) -> None:
+    """The readiness check must fail when a figure cannot be decoded or a formula does not render."""
     out = make_fake_results(tmp_path / "results")
     from checks.report import write_report
 
     page = write_report(out, provenance={"scale": "quick"})
     text = page.read_text(encoding="utf-8")
+    n_math = len(re.findall(r'class="math(?: display)?"', text))
     start = text.index('<img src="data:image/png;base64,') + len('<img src="data:image/png;base64,')
-    page.write_text(text[:start] + "AAAA" + text[start + 4 :], encoding="utf-8")  # corrupt one PNG
+    text = text[:start] + "AAAA" + text[start + 4 :]  # corrupt one PNG
+    bad_math = '<p><span class="math">\\(\\frac{1}{\\)</span></p>'  # a KaTeX parse error: left as text
+    text = text.replace("</main>", bad_math + "</main>")
+    page.write_text(text, encoding="utf-8")
     dom = open_in_chromium(chromium, page, tmp_path, tmp_path / "broken.png")
     attrs = body_attributes(dom)
     assert attrs.get("data-images") == f"{len(FIGURE_KEYS) - 1}/{len(FIGURE_KEYS)}", attrs
+    assert attrs.get("data-math") == f"{n_math}/{n_math + 1}", attrs
     assert "data-ready" not in attrs
 
 
