@@ -313,3 +313,29 @@ def test_predictions_stage_rechecks_eq9a_run_by_run(tmp_path: Path) -> None:
     write_run_csv(out / "fig5.csv", [0.03], [-0.1], predicted=[0.5])
     with pytest.raises(ValueError, match="eq9a does not apply"):
         rp.eq9a_consistency(out / "fig5.csv")
+
+
+def test_full_figure_stages_checkpoint_and_force_clears_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(rp, "_cli", lambda argv: seen.append(list(argv)) or 0)
+    checkpoint = tmp_path / "checkpoints" / "fig5"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "chunk-0.npz").write_text("finished chunk")
+    rp._stage_figure5(StageContext(out=tmp_path, scale="full"))
+    assert seen[-1] == ["figure", "5", "--full", "--out", str(tmp_path), "--checkpoint", str(checkpoint)]
+    assert (checkpoint / "chunk-0.npz").exists()  # a resumed stage keeps the sweep's finished chunks
+    rp._stage_figure5(StageContext(out=tmp_path, scale="full", force=True))
+    assert not checkpoint.exists()  # --force redoes the sweep from scratch
+    rp._stage_figure1(StageContext(out=tmp_path, scale="quick"))
+    assert seen[-1] == ["figure", "1", "--quick", "--out", str(tmp_path)]
+    rp._stage_verify(StageContext(out=tmp_path, scale="full"))
+    assert seen[-1] == ["verify", "--profile", "thorough", "--json", str(tmp_path / "claims.json")]
+
+
+def test_landscape_stage_uses_the_shipped_example_or_falls_back(tmp_path: Path) -> None:
+    args = rp.landscape_args()
+    assert args[0].endswith("examples/hessian.npy") and "--simulate" in args
+    fallback = rp.landscape_args(tmp_path)  # no examples/ there (an installed, not checked-out, package)
+    assert fallback[:2] == ["--expr", "(1 - x)**2 + 100*(y - x**2)**2"]
