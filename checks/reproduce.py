@@ -126,12 +126,18 @@ class _Tee:
         return lines[-1] if lines else ""
 
 
+def _clear_outputs(stage: Stage, out: Path) -> None:
+    for name in stage.outputs:
+        (out / name).unlink(missing_ok=True)
+
+
 def _execute(stage: Stage, ctx: StageContext) -> tuple[str, float, str]:
     """Run one stage; (status, seconds, error).  Never raises except on Ctrl-C.
 
     The stage's stdout goes to ``logs/<stage>.log``; its stderr goes to the terminal and to
     the same log, and its last line is quoted when the stage fails.
     """
+    _clear_outputs(stage, ctx.out)  # a stale file from an earlier run must not pass for this run's
     start = time.perf_counter()
     log_path = ctx.out / "logs" / f"{stage.name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -265,6 +271,7 @@ def run_stages(
                 pending.remove(stage)
                 progressed = True
                 if reason:
+                    _clear_outputs(stage, out)
                     record(stage, "not run", None, reason)
                 elif not needs_work:
                     record(stage, "resumed", finished[stage.name].get("seconds"), "")

@@ -117,8 +117,11 @@ def test_all_stages_run_and_are_recorded(tmp_path: Path) -> None:
 
 def test_a_crashing_stage_is_resumed_without_redoing_finished_ones(tmp_path: Path) -> None:
     (tmp_path / "break").touch()
+    for stale in ("flaky.txt", "after.txt"):  # left by some earlier run: must not pass for this one's
+        (tmp_path / stale).write_text("stale")
     first = run_stages(stages_with_flaky(), tmp_path, scale="full", log=io.StringIO())
     assert statuses(first) == {"a": "ok", "b": "ok", "flaky": "failed", "after": "not run"}
+    assert not (tmp_path / "flaky.txt").exists() and not (tmp_path / "after.txt").exists()
     failed = {r.name: r for r in first}["flaky"]
     assert "RuntimeError: simulated crash" in failed.error
     assert "not run because flaky failed" in {r.name: r for r in first}["after"].error
@@ -179,6 +182,7 @@ def test_failures_are_named_and_do_not_stop_other_stages(tmp_path: Path) -> None
         Stage("sysexit", "argparse exit", stage_sys_exit, ()),
         Stage("a", "first", stage_a, ("a.txt",)),
     ]
+    (tmp_path / "promised.txt").write_text("stale, from an earlier run")
     records = {r.name: r for r in run_stages(stages, tmp_path, scale="quick", log=io.StringIO())}
     assert records["exit1"].status == "failed"
     assert records["exit1"].error == "exit status 1: plasticity verify: a claim that should hold FAILED"
