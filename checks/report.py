@@ -697,6 +697,7 @@ def _landscape_simulation(sim: object) -> str:
             ("repetitions", "reps"),
             ("steady-state window", "window"),
             ("seed", "seed"),
+            ("noisy-gradient γ₂/γ₁", "noise_to_signal"),
         )
         if k in sim
     )
@@ -818,7 +819,7 @@ _CSS = """
 * { box-sizing: border-box; }
 body { margin:0; color:var(--fg); background:var(--bg);
   font: 16px/1.55 "Source Sans 3","Segoe UI","Helvetica Neue","DejaVu Sans",Arial,sans-serif; }
-main { max-width: 1120px; margin: 0 auto; padding: .2rem 2rem 3rem; }
+main { max-width: 1120px; margin: 0 auto; padding: .2rem 2rem 1.5rem; }
 main > section:first-child h2 { margin-top: 1.4rem; }
 header.top { background: #1f3a66; color: #fff; }
 header.top .inner { max-width:1120px; margin:0 auto; padding:1.4rem 2rem 1.1rem; }
@@ -844,11 +845,13 @@ table.kv { width:auto; min-width: 22rem; }
 table.claims { table-layout: fixed; }
 col.c-claim { width: 30%; } col.c-verdict { width: 12.5rem; } col.c-n { width: 5.8rem; }
 col.c-margin { width: 6.5rem; } col.c-tol { width: 12%; } col.c-ev { width: auto; }
-td.tol { font-size:.85rem; color:var(--muted); }
+td.tol { font-size:.85rem; color:var(--muted); overflow-wrap:anywhere; }
+table.claims td { overflow-wrap:break-word; }
 code.cid { display:inline-block; margin-bottom:.2rem; font-weight:600; }
-dl.ev { display:grid; grid-template-columns: auto 1fr; gap:0 .6rem; margin:0; font-size:.82rem; }
-dl.ev dt { color:var(--muted); overflow-wrap:break-word; }
-dl.ev dd { margin:0; font-variant-numeric: tabular-nums; }
+dl.ev { display:grid; grid-template-columns: minmax(0, 1.3fr) minmax(0, 1fr); gap:0 .6rem; margin:0;
+  font-size:.82rem; }
+dl.ev dt { color:var(--muted); overflow-wrap:anywhere; }
+dl.ev dd { margin:0; font-variant-numeric: tabular-nums; overflow-wrap:anywhere; }
 div.ev { font-size:.85rem; }
 .counter { margin-top:.3rem; } .counter .label { font-size:.82rem; }
 table.kv th { background:#f1f4f9; font-weight:500; }
@@ -886,6 +889,7 @@ figcaption .run { background:var(--soft); padding:.3rem .6rem; border-radius:4px
 .finding { border-left:4px solid var(--accent); background:#f2f6fd; padding:.3rem .9rem; }
 .finding ul { margin:.2rem 0 .4rem; padding-left:1.2rem; } .finding .label { margin-top:.3rem; }
 footer#provenance { max-width:1120px; margin:0 auto; padding:0 2rem 2.5rem; color:var(--muted); }
+footer#provenance h2 { margin-top:0; }
 footer dl { display:grid; grid-template-columns: max-content 1fr; gap:.15rem 1.2rem; font-size:.92rem; }
 footer dt { font-weight:600; color:var(--fg); } footer dd { margin:0; }
 .small { font-size:.85rem; }

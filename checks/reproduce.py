@@ -222,7 +222,7 @@ def run_stages(
             status=status,
             seconds=seconds,
             error=error,
-            outputs=tuple(o for o in stage.outputs if (out / o).exists()),
+            outputs=tuple(o for o in (*stage.outputs, f"logs/{stage.name}.log") if (out / o).exists()),
             command=stage.command,
         )
         if status in ("ok", "resumed"):
