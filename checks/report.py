@@ -1008,15 +1008,44 @@ def write_report(
     return path
 
 
-def _main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - debugging aid
+def stages_from_manifest(out_dir: Path) -> list[StageRecord]:
+    """Records of the stages a `reproduce` manifest in ``out_dir`` lists as finished (else [])."""
+    try:
+        manifest = _read_json(Path(out_dir) / "manifest.json")
+        stages = manifest["stages"]
+        return [
+            StageRecord(
+                name=name,
+                title=name,
+                status="ok",
+                seconds=entry.get("seconds"),
+                outputs=tuple(o for o in entry.get("outputs", []) if (Path(out_dir) / o).exists()),
+            )
+            for name, entry in stages.items()
+            if isinstance(entry, Mapping) and entry.get("status") == "ok"
+        ]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     """``python -m checks.report DIR``: rebuild DIR/report.html from the files already in DIR."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: python -m checks.report DIR", file=sys.stderr)
+    if len(args) != 1 or not Path(args[0]).is_dir():
+        print("usage: python -m checks.report DIR   (DIR: an output directory of plasticity reproduce)")
         return 2
-    print(write_report(Path(args[0])))
+    out_dir = Path(args[0])
+    try:
+        scale = _read_json(out_dir / "manifest.json").get("scale")
+    except (OSError, ValueError, AttributeError):
+        scale = None
+    print(
+        write_report(
+            out_dir, stages=stages_from_manifest(out_dir), provenance=collect_provenance(scale=scale)
+        )
+    )
     return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(_main())
+    sys.exit(main())

@@ -433,3 +433,20 @@ def test_write_report_is_atomic_and_complete(fake_dir: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     assert not list(fake_dir.glob(".report.html.*"))
+
+
+def test_rebuilding_a_report_from_a_results_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_dir = make_fake_results(tmp_path / "results")
+    manifest = {
+        "version": 1,
+        "scale": "full",
+        "stages": {"derive": {"status": "ok", "seconds": 2.5, "outputs": ["derivations.md"]}},
+    }
+    (fake_dir / "manifest.json").write_text(json.dumps(manifest))
+    assert report.main([str(fake_dir)]) == 0
+    page = markup((fake_dir / "report.html").read_text())
+    assert "<strong>full</strong> scale" in page and "<td>derive</td>" in page and "2.5 s" in page
+    assert report.main([str(tmp_path / "nowhere")]) == 2
+    assert "usage: python -m checks.report DIR" in capsys.readouterr().out
