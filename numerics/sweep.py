@@ -195,6 +195,14 @@ def _fixed_point(ratios: np.ndarray, pred: np.ndarray) -> float:
     return float(r[-1]) if h[-1] == 0 else float("nan")
 
 
+def _sd_of_grid_values(x: np.ndarray) -> float:
+    """Sample s.d. of grid ratios (exactly 0 when all reps pick the same grid point)."""
+    x = x[np.isfinite(x)]
+    if len(x) < 2:
+        return float("nan")
+    return 0.0 if np.all(x == x[0]) else float(np.std(x, ddof=1))
+
+
 def panel_summary(result: SweepResult) -> list[dict]:
     """Per (noise_to_signal, f) panel: predicted, loss-minimising and gradient-norm-minimising ratios.
 
@@ -243,13 +251,9 @@ def panel_summary(result: SweepResult) -> list[dict]:
                     else float("nan"),
                     "predicted_at_best": float(np.nanmean(pred[:, jbest])),
                     "best_loss_ratio": float(ratios[jbest]),
-                    "best_loss_ratio_sd": float(np.std(per_rep_loss, ddof=1))
-                    if len(reps) > 1
-                    else float("nan"),
+                    "best_loss_ratio_sd": _sd_of_grid_values(per_rep_loss) if len(reps) > 1 else float("nan"),
                     "best_grad_ratio": best_grad,
-                    "best_grad_ratio_sd": float(np.nanstd(per_rep_grad, ddof=1))
-                    if len(reps) > 1
-                    else float("nan"),
+                    "best_grad_ratio_sd": _sd_of_grid_values(per_rep_grad) if len(reps) > 1 else float("nan"),
                     "n_reps": int(len(reps)),
                     "n_unsettled": int((~t["settled"][sel]).sum()),
                 }
