@@ -836,6 +836,13 @@ def simulate_reference(
     """
     arch = _resolve_arch(arch)
     state = init_state(arch, runs, protocol, seed)
+    with blas_single_threaded():  # as the batched path: a fair baseline for the speed-up
+        return _reference_loop(arch, state, runs, protocol, track)
+
+
+def _reference_loop(
+    arch: Architecture, state: State, runs: Runs, protocol: Protocol, track: np.ndarray | None
+) -> SimResult:
     b, n = state.weights.shape
     nl = len(arch.shapes)
     sig = arch.hidden_activation == "sigmoid"
