@@ -302,6 +302,8 @@ def init_state(arch: Architecture | str, runs: Runs, protocol: Protocol, seed: i
         raise ValueError(f"unsupported hidden activation {arch.hidden_activation!r}")
     n, p = arch.n_weights, protocol.n_inputs
     b = len(runs)
+    if b == 0:
+        raise ValueError("no runs to simulate (Runs is empty)")
     weights = np.empty((b, n), np.float32)
     teacher = np.empty((b, n), np.float32)
     inputs = np.empty((b, arch.sizes[0], p), np.float32)
@@ -433,7 +435,8 @@ def measure_q(state: State, directions: np.ndarray) -> tuple[np.ndarray, np.ndar
     _, grad, hv = batched_hvp(
         state.arch, state.weights.astype(f64), state.inputs.astype(f64), state.targets.astype(f64), v
     )
-    q = np.einsum("bkn,bkn->bk", v, hv) / np.einsum("bkn,bkn->bk", v, v)
+    with np.errstate(invalid="ignore", divide="ignore"):  # Q of a zero direction (ratio 0) is NaN
+        q = np.einsum("bkn,bkn->bk", v, hv) / np.einsum("bkn,bkn->bk", v, v)
     return q, np.sqrt(np.einsum("bn,bn->b", grad, grad))
 
 
@@ -585,7 +588,8 @@ def _measure_slice(state: State, sl: slice, dirs: np.ndarray) -> tuple[np.ndarra
         state.targets[sl].astype(f64),
         v,
     )
-    q = np.einsum("bkn,bkn->bk", v, hv) / np.einsum("bkn,bkn->bk", v, v)
+    with np.errstate(invalid="ignore", divide="ignore"):  # Q of a zero direction (ratio 0) is NaN
+        q = np.einsum("bkn,bkn->bk", v, hv) / np.einsum("bkn,bkn->bk", v, v)
     return q, np.sqrt(np.einsum("bn,bn->b", grad, grad))
 
 
