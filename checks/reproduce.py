@@ -10,12 +10,12 @@ failed is marked ``not run``), and records each finished stage in ``DIR/manifest
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import csv
 import datetime as _dt
 import json
 import math
+import multiprocessing
 import os
 import shlex
 import shutil
@@ -24,6 +24,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from multiprocessing import connection as mp_connection
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -163,6 +164,62 @@ def _execute(stage: Stage, ctx: StageContext) -> tuple[str, float, str]:
     return "ok", seconds, ""
 
 
+def _child(stage: Stage, ctx: StageContext, conn: Any) -> None:
+    """Body of a worker process: run the stage, send (status, seconds, error) back."""
+    try:
+        conn.send(_execute(stage, ctx))
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the parent reports it
+        os._exit(130)
+    finally:
+        conn.close()
+
+
+@dataclass
+class _Worker:
+    """One stage running in its own process (so that Ctrl-C can stop it at once)."""
+
+    stage: Stage
+    process: Any
+    conn: Any
+
+    @classmethod
+    def start(cls, stage: Stage, ctx: StageContext) -> _Worker:
+        receive, send = multiprocessing.Pipe(duplex=False)
+        process = multiprocessing.Process(
+            target=_child, args=(stage, ctx, send), name=f"reproduce-{stage.name}"
+        )
+        process.start()
+        send.close()
+        return cls(stage, process, receive)
+
+    def result(self) -> tuple[str, float, str]:
+        """The stage's outcome once its process has ended (a crashed process is a failed stage)."""
+        outcome = None
+        try:
+            if self.conn.poll():
+                outcome = self.conn.recv()
+        except (EOFError, OSError):
+            outcome = None
+        self.process.join()
+        self.conn.close()
+        if outcome is None:
+            return (
+                "failed",
+                math.nan,
+                f"worker process ended with exit code {self.process.exitcode} and no result",
+            )
+        return outcome
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=10)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join()
+        self.conn.close()
+
+
 def _check_stages(stages: Sequence[Stage]) -> None:
     names = [s.name for s in stages]
     if len(set(names)) != len(names):
@@ -188,7 +245,8 @@ def run_stages(
     A stage is skipped (status ``resumed``) when ``resume`` is set, ``force`` is not, the
     manifest records it as finished at this scale and its outputs still exist.  A failing
     stage does not stop the others; a stage whose dependency failed is ``not run``.  With
-    ``jobs > 1`` independent stages run in parallel worker processes.
+    ``jobs > 1`` independent stages run in parallel, each in its own process; Ctrl-C stops
+    them at once (finished stages stay recorded).
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
@@ -237,7 +295,9 @@ def run_stages(
         else:
             manifest["stages"].pop(stage.name, None)
         _save_manifest(out, manifest)
-        timing = f" in {seconds:.1f} s" if seconds is not None else ""
+        timing = f" in {seconds:.1f} s" if seconds is not None and math.isfinite(seconds) else ""
+        if status == "resumed":
+            timing = f" (finished by an earlier run{timing}; skipped)"
         first_line = error.splitlines()[0] if error else ""
         extra = f": {first_line}" if first_line else ""
         say(f"[{index[stage.name]}/{n}] {stage.name}: {status}{timing}{extra}")
@@ -256,8 +316,7 @@ def run_stages(
 
     _save_manifest(out, manifest)
     pending = list(stages)
-    executor = cf.ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
-    running: dict[cf.Future[tuple[str, float, str]], Stage] = {}
+    running: dict[int, _Worker] = {}  # process sentinel -> worker
     try:
         while pending or running:
             progressed = False
@@ -266,7 +325,7 @@ def run_stages(
                     continue  # a dependency is still running
                 reason = blocked(stage)
                 needs_work = not reason and not resumable(stage)
-                if needs_work and executor is not None and len(running) >= jobs:
+                if needs_work and jobs > 1 and len(running) >= jobs:
                     continue  # every worker is busy: start it when one is free
                 pending.remove(stage)
                 progressed = True
@@ -275,24 +334,22 @@ def run_stages(
                     record(stage, "not run", None, reason)
                 elif not needs_work:
                     record(stage, "resumed", finished[stage.name].get("seconds"), "")
-                elif executor is None:
+                elif jobs == 1:
                     say(f"[{index[stage.name]}/{n}] {stage.name}: {stage.title} ...")
                     record(stage, *_execute(stage, ctx))
                 else:
                     say(f"[{index[stage.name]}/{n}] {stage.name}: {stage.title} ... (started in a worker)")
-                    running[executor.submit(_execute, stage, ctx)] = stage
+                    worker = _Worker.start(stage, ctx)
+                    running[worker.process.sentinel] = worker
             if running and not progressed:
-                done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-                for fut in done:
-                    stage = running.pop(fut)
-                    try:
-                        result = fut.result()
-                    except Exception as exc:  # a worker died (e.g. killed): that stage failed
-                        result = ("failed", math.nan, f"worker process failed: {type(exc).__name__}: {exc}")
-                    record(stage, *result)
+                for sentinel in mp_connection.wait(list(running)):
+                    worker = running.pop(sentinel)  # type: ignore[arg-type]
+                    record(worker.stage, *worker.result())
     finally:
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+        # on Ctrl-C (or any error here) stop the workers now rather than wait for them: finished
+        # stages are in the manifest, and figure sweeps keep their finished chunks
+        for worker in running.values():
+            worker.stop()
     return [records[s.name] for s in stages]
 
 
