@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -81,6 +82,11 @@ def stage_no_output(ctx: StageContext) -> int:
 def stage_sys_exit(ctx: StageContext) -> int:
     _called(ctx, "sysexit")
     raise SystemExit(2)  # what argparse does on a bad option
+
+
+def stage_dies(ctx: StageContext) -> int:
+    _called(ctx, "dies")
+    os._exit(3)  # a worker killed from outside (out of memory, a signal) looks like this
 
 
 def stages_with_flaky() -> list[Stage]:
@@ -200,6 +206,14 @@ def test_parallel_workers_give_the_same_bookkeeping(tmp_path: Path) -> None:
     records = run_stages(stages_with_flaky(), tmp_path, scale="full", jobs=2, log=io.StringIO())
     assert statuses(records) == {"a": "resumed", "b": "resumed", "flaky": "ok", "after": "ok"}
     assert sorted(calls(tmp_path)) == sorted(["a", "b", "flaky", "flaky", "after"])
+
+
+def test_a_worker_process_that_dies_is_a_failed_stage(tmp_path: Path) -> None:
+    stages = [*stages_with_flaky(), Stage("dies", "killed", stage_dies, ("never.txt",))]
+    records = {r.name: r for r in run_stages(stages, tmp_path, scale="full", jobs=2, log=io.StringIO())}
+    assert records["dies"].status == "failed"
+    assert "worker process ended with exit code 3" in records["dies"].error
+    assert {records[k].status for k in ("a", "b", "flaky", "after")} == {"ok"}
 
 
 def test_bad_stage_lists_are_refused(tmp_path: Path) -> None:
