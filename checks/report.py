@@ -34,9 +34,12 @@ __all__ = [
     "build_report",
     "collect_provenance",
     "derivations_document",
+    "figure_caption",
     "katex_css",
     "katex_js",
+    "main",
     "png_data_uri",
+    "stages_from_manifest",
     "write_report",
 ]
 
@@ -101,17 +104,6 @@ class StageRecord:
     error: str = ""
     outputs: tuple[str, ...] = ()
     command: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "title": self.title,
-            "status": self.status,
-            "seconds": self.seconds,
-            "error": self.error,
-            "outputs": list(self.outputs),
-            "command": self.command,
-        }
 
 
 # --------------------------------------------------------------------------- assets

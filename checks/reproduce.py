@@ -31,11 +31,14 @@ from typing import Any, TextIO
 from checks.report import StageRecord, collect_provenance, derivations_document, write_report
 
 __all__ = [
+    "EQ9A_REL_TOL",
     "MANIFEST",
     "SCALES",
     "Stage",
     "StageContext",
     "default_stages",
+    "eq9a_consistency",
+    "landscape_args",
     "load_manifest",
     "predictions_from_csv",
     "reproduce",
