@@ -121,8 +121,25 @@ class Protocol:
     settle_alpha: float = 0.01  # level of the settledness t-test (numerics.steady)
     extend_max: int = 0  # extra steps allowed to unsettled runs (in settle_window increments); 0 = off
     settle_batches: int = 10  # batch means per settledness window (each batch ≫ correlation time)
+    #: synapses the fluctuation Δε may touch: None = all; "layerK" = the K-th weight matrix (1-based);
+    #: or a boolean sequence of length N over the packed weights (stored as a tuple)
+    fluct_mask: str | tuple[bool, ...] | None = None
 
     def __post_init__(self) -> None:
+        fm = self.fluct_mask
+        if fm is not None and not isinstance(fm, str):
+            arr = np.asarray(fm)
+            if arr.ndim != 1 or arr.dtype != np.bool_:
+                raise ValueError(
+                    f"Protocol.fluct_mask must be None, 'layerK' or a 1-D boolean array, got {fm!r:.80}"
+                )
+            if not arr.any():
+                raise ValueError("Protocol.fluct_mask selects no synapse: fluctuations need at least one")
+            object.__setattr__(self, "fluct_mask", tuple(bool(v) for v in arr))
+        elif isinstance(fm, str) and not (fm.startswith("layer") and fm[5:].isdigit() and int(fm[5:]) >= 1):
+            raise ValueError(
+                f"Protocol.fluct_mask must be None, 'layerK' (K >= 1) or a boolean array, got {fm!r}"
+            )
         for name in ("steps", "n_inputs", "batch_size", "record_every", "window"):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or v < 1:
@@ -158,6 +175,27 @@ class Protocol:
             return self.settle_window
         q = self.steps // 4
         return max(self.window, q - q % self.record_every)
+
+    def xi_mask(self, arch: Architecture) -> np.ndarray | None:
+        """The float32 0/1 mask over the packed weights of ``arch`` confining Δε (None = everywhere)."""
+        fm = self.fluct_mask
+        if fm is None:
+            return None
+        n = arch.n_weights
+        if isinstance(fm, str):
+            k = int(fm[5:])
+            if k > len(arch.shapes):
+                raise ValueError(
+                    f"Protocol.fluct_mask {fm!r}: the network has {len(arch.shapes)} weight layers"
+                )
+            sizes = [o * i for o, i in arch.shapes]
+            mask = np.zeros(n, np.float32)
+            start = sum(sizes[: k - 1])
+            mask[start : start + sizes[k - 1]] = 1.0
+            return mask
+        if len(fm) != n:
+            raise ValueError(f"Protocol.fluct_mask has length {len(fm)}, the network has {n} weights")
+        return np.asarray(fm, dtype=np.float32)
 
     def measure_steps(self, end: int) -> np.ndarray:
         """Steps of the steady-state window ending at ``end`` at which Q and ‖∇F‖ are measured."""
@@ -230,8 +268,17 @@ def compensation_gammas(magnitude: np.ndarray, noise_to_signal: np.ndarray) -> t
 class _Draws:
     """One run's pre-drawn block of step noise: ν, ξ (K, N) float32 and bootstrap counts (K, P)."""
 
-    def __init__(self, gen: np.random.Generator, n: int, p: int, s: int, bootstrap: bool) -> None:
+    def __init__(
+        self,
+        gen: np.random.Generator,
+        n: int,
+        p: int,
+        s: int,
+        bootstrap: bool,
+        xi_mask: np.ndarray | None = None,
+    ) -> None:
         self.gen, self.n, self.p, self.s, self.bootstrap = gen, n, p, s, bootstrap
+        self.xi_mask = xi_mask
         self.cursor = DRAW_BLOCK
         self.nu = self.xi = self.counts = None
 
@@ -239,6 +286,8 @@ class _Draws:
         g, k = self.gen, DRAW_BLOCK
         self.nu = g.standard_normal((k, self.n), dtype=np.float32)
         self.xi = g.standard_normal((k, self.n), dtype=np.float32)
+        if self.xi_mask is not None:  # all N entries are drawn (the stream is unchanged), then confined
+            self.xi *= self.xi_mask
         if self.bootstrap:
             idx = g.integers(0, self.p, size=(k, self.s), dtype=np.int32 if self.p > 32767 else np.int16)
             idx = idx + (np.arange(k, dtype=np.int32) * self.p)[:, None]
@@ -308,6 +357,7 @@ def init_state(arch: Architecture | str, runs: Runs, protocol: Protocol, seed: i
     teacher = np.empty((b, n), np.float32)
     inputs = np.empty((b, arch.sizes[0], p), np.float32)
     draws = []
+    xi_mask = protocol.xi_mask(arch)
     for j, rid in enumerate(runs.run_id):
         g = run_generator(seed, rid)
         t = networks.pack(networks.init_weights(arch, g, np.float32))
@@ -315,7 +365,7 @@ def init_state(arch: Architecture | str, runs: Runs, protocol: Protocol, seed: i
         teacher[j] = t
         weights[j] = t * np.float32(1.0 + protocol.init_scale * z)
         inputs[j] = g.standard_normal((arch.sizes[0], p), dtype=np.float32)
-        draws.append(_Draws(g, n, p, protocol.batch_size, protocol.bootstrap))
+        draws.append(_Draws(g, n, p, protocol.batch_size, protocol.bootstrap, xi_mask))
     targets = _forward(arch, networks.unpack(teacher, arch), inputs).astype(np.float32)
     return State(arch, protocol, runs, weights, teacher, inputs, targets, draws)
 
@@ -453,6 +503,7 @@ class Segment:
     Q_c: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (B, n_measurements)
     Q_eps: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     grad_norm: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # full-data ‖∇F‖
+    c_norm: np.ndarray | None = None  # (B, n_records) realised ‖Δc‖ of each recorded step
 
 
 class _Work:
@@ -572,10 +623,18 @@ def _step_chunk(
         if rec is not None and (step - rec["start"]) % rec["every"] == 0:
             k = (step - rec["start"]) // rec["every"]
             loss_out[sl, k] = loss
+            g_dot_nu = np.einsum("cn,cn->c", grad, nu[t], dtype=np.float64)
+            rec["c_norm"][sl, k] = _c_norm(a_g, gnorm, a_nu, nu_norm[t], g_dot_nu)
             if rec["track"] is not None:
                 rec["tracked"][sl, k] = w[:, rec["track"]]
         w += a_g.astype(np.float32)[:, None] * grad
         w += noise[t]
+
+
+def _c_norm(a_g, gnorm, a_nu, nu_norm, g_dot_nu):  # noqa: ANN001, ANN202 (float64 arrays or floats)
+    """‖a_g g + a_ν ν‖ from the norms and the dot product (float64, never negative under the root)."""
+    sq = (a_g * gnorm) ** 2 + (a_nu * nu_norm) ** 2 + 2.0 * a_g * a_nu * g_dot_nu
+    return np.sqrt(np.maximum(sq, 0.0))
 
 
 def _measure_slice(state: State, sl: slice, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -639,6 +698,7 @@ def advance(
         "every": record_every,
         "track": track_idx,
         "tracked": None if track_idx is None else np.empty((b, n_rec, len(track_idx)), np.float32),
+        "c_norm": np.full((b, n_rec), np.nan),
     }
     g1, g2 = compensation_gammas(state.runs.ratio * state.runs.eps_norm, state.runs.noise_to_signal)
     p = state.protocol.n_inputs
@@ -675,6 +735,7 @@ def advance(
         loss=loss,
         record_steps=state.step + np.arange(n_rec) * record_every,
         tracked=rec["tracked"],
+        c_norm=rec["c_norm"],
     )
     if meas is not None:
         seg.Q_c, seg.Q_eps, seg.grad_norm = meas["Q_c"], meas["Q_eps"], meas["grad_norm"]
@@ -704,6 +765,7 @@ class SimResult:
     steps_run: np.ndarray  # steps each run took (> protocol.steps when extended)
     weights: np.ndarray  # (B, N) final float32 weights
     tracked: np.ndarray | None = None  # (B, R_base, k) tracked weights during the base run
+    c_norm: np.ndarray | None = None  # mean realised ‖Δc‖ over each run's last `window` steps
 
     @property
     def predicted_ratio(self) -> np.ndarray:
@@ -726,6 +788,9 @@ def predicted_ratio(Q_eps: np.ndarray, Q_c: np.ndarray) -> np.ndarray:
 def _window_stats(seg: Segment, protocol: Protocol) -> dict[str, np.ndarray]:
     nwin = protocol.window // protocol.record_every
     out = {"steady_loss": seg.loss[:, -nwin:].mean(axis=1)}
+    out["c_norm"] = (
+        seg.c_norm[:, -nwin:].mean(axis=1) if seg.c_norm is not None else np.full(len(seg.loss), np.nan)
+    )
     for key in ("grad_norm", "Q_c", "Q_eps"):
         arr = getattr(seg, key)
         out[key] = arr.mean(axis=1) if arr.shape[1] else np.full(len(seg.loss), np.nan)
@@ -824,6 +889,7 @@ def _finish(state: State, seg: Segment, protocol: Protocol, workers: int, chunk:
         steps_run=steps_run,
         weights=state.weights,
         tracked=seg.tracked,
+        c_norm=stats["c_norm"],
     )
 
 
@@ -856,6 +922,7 @@ def _reference_loop(
     loss_all = np.full((b, n_rec), np.nan)
     mset = {int(s): k for k, s in enumerate(protocol.measure_steps(steps))}
     meas = {k: np.full((b, len(mset)), np.nan) for k in ("Q_c", "Q_eps", "grad_norm")}
+    c_norm = np.full((b, n_rec), np.nan)
     track_idx = None if track is None else np.asarray(track, dtype=np.intp)
     tracked = None if track_idx is None else np.empty((b, n_rec, len(track_idx)), np.float32)
     g1s, g2s = compensation_gammas(runs.ratio * runs.eps_norm, runs.noise_to_signal)
@@ -889,7 +956,8 @@ def _reference_loop(
             g = networks.pack(grads)
             gnorm = float(np.sqrt(np.dot(g.astype(np.float64), g.astype(np.float64))))
             a_g = -g1s[j] / gnorm if gnorm > 0 else 0.0
-            a_nu = g2s[j] / float(np.sqrt(np.dot(nu.astype(np.float64), nu.astype(np.float64))))
+            nu_norm = float(np.sqrt(np.dot(nu.astype(np.float64), nu.astype(np.float64))))
+            a_nu = g2s[j] / nu_norm
             a_xi = runs.eps_norm[j] / float(np.sqrt(np.dot(xi.astype(np.float64), xi.astype(np.float64))))
             if t in mset:
                 dc = a_g * g + a_nu * nu
@@ -899,10 +967,15 @@ def _reference_loop(
                 meas["Q_c"][j, k], meas["Q_eps"][j, k], meas["grad_norm"][j, k] = q[0, 0], q[0, 1], gn[0]
             if t % every == 0:
                 loss_all[j, t // every] = loss
+                c_norm[j, t // every] = _c_norm(
+                    a_g, gnorm, a_nu, nu_norm, float(np.dot(g.astype(np.float64), nu.astype(np.float64)))
+                )
                 if tracked is not None:
                     tracked[j, t // every] = w[track_idx]
             w += np.float32(a_g) * g
             w += nu * np.float32(a_nu) + xi * np.float32(a_xi)
     state.step = steps
-    seg = Segment(loss=loss_all, record_steps=np.arange(n_rec) * every, tracked=tracked, **meas)
+    seg = Segment(
+        loss=loss_all, record_steps=np.arange(n_rec) * every, tracked=tracked, c_norm=c_norm, **meas
+    )
     return _finish(state, seg, replace(protocol, extend_max=0), workers=1, chunk=CHUNK)

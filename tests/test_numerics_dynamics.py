@@ -253,3 +253,76 @@ def test_short_sweep_matches_the_stored_reference(network: str) -> None:
     ):
         assert np.all(np.abs(res.steady_loss - loss_ref) <= 2e-4 * loss_ref + 2 * np.sqrt(loss_ref) * delta)
         np.testing.assert_allclose(res.Q_c, qc_ref, rtol=1e-4)
+
+
+@pytest.mark.parametrize("mask", ["layer1", "layer2", "bool"])
+def test_fluctuation_mask_confines_xi_and_keeps_its_norm(mask: str) -> None:
+    arch = networks.NONLINEAR
+    n = arch.n_weights
+    sel = np.random.default_rng(0).random(n) < 0.3
+    fm = sel if mask == "bool" else mask
+    inside = {"layer1": np.arange(n) < 240, "layer2": np.arange(n) >= 240, "bool": sel}[mask]
+    runs = D.Runs(np.array([0.3, 1.7]), np.zeros(2), np.zeros(2), np.arange(2))
+    proto = D.Protocol(steps=20, window=1, settle_window=10, measure_every=0, fluct_mask=fm)
+    state = D.init_state(arch, runs, proto, seed=0)
+    w0 = state.weights.copy()
+    D.advance(state, 1)
+    step = state.weights.astype(np.float64) - w0.astype(np.float64)
+    # exactly zero outside: float32 w + 0 = w
+    assert np.all(step[:, ~inside] == 0)
+    # float32 weights of size ~0.5: each stored entry carries ≤ 0.5·eps·0.5 rounding, √N of them
+    np.testing.assert_allclose(np.linalg.norm(step, axis=1), runs.eps_norm, rtol=0, atol=np.sqrt(n) * F32_EPS)
+    assert np.all(step[:, inside] != 0)
+
+
+def test_fluctuation_mask_batched_equals_reference_and_lowers_q_eps_in_the_flat_layer() -> None:
+    arch = networks.NONLINEAR
+    runs = _runs(4, arch.n_weights)
+    base = dict(steps=30, window=10, settle_window=10, measure_every=5)
+    q = {}
+    for fm in (None, "layer1", "layer2"):
+        proto = D.Protocol(**base, fluct_mask=fm)
+        fast = D.simulate(arch, runs, proto, seed=11, workers=2, chunk=3)
+        ref = D.simulate_reference(arch, runs, proto, seed=11)
+        # the same float32 tolerances as test_batched_equals_per_network_reference (same maths)
+        np.testing.assert_allclose(fast.weights, ref.weights, rtol=0, atol=1e-4 * np.abs(ref.weights).max())
+        np.testing.assert_allclose(fast.Q_eps, ref.Q_eps, rtol=1e-4)
+        np.testing.assert_allclose(fast.Q_c, ref.Q_c, rtol=1e-4)
+        np.testing.assert_allclose(fast.c_norm, ref.c_norm, rtol=1e-4)
+        q[fm] = fast.Q_eps
+    # a layer-confined fluctuation sees that layer's curvature only: the two differ from each other,
+    # and the unconfined Q[Δε] (≈ Tr H/N) lies between them (it is their size-weighted average in
+    # expectation; 10 windows × 2 measurements keep each well within its spread here)
+    lo, hi = np.minimum(q["layer1"], q["layer2"]), np.maximum(q["layer1"], q["layer2"])
+    assert np.all(lo < q[None]) and np.all(q[None] < hi)
+
+
+def test_c_norm_is_the_realised_compensation_magnitude() -> None:
+    """Pure gradient (γ₂ = 0): ‖Δc‖ = γ₁ = ratio·‖Δε‖ exactly; with noise it is ‖−γ₁ĝ + γ₂ν̂‖."""
+    n = networks.LINEAR.n_weights
+    runs = D.Runs(np.full(3, 0.5), np.array([0.2, 1.0, 2.0]), np.array([0.0, 0.0, 1.0]), np.arange(3))
+    res = D.simulate("linear", runs, SHORT, seed=1)
+    g1, g2 = D.compensation_gammas(runs.ratio * runs.eps_norm, runs.noise_to_signal)
+    np.testing.assert_allclose(res.c_norm[:2], g1[:2], rtol=1e-12)  # float64 identity
+    # ĝ·ν̂ of a random ν in N = 120 dimensions is ~1/√N: ‖Δc‖² = γ₁² + γ₂² ± 2γ₁γ₂·3/√N (3 s.d.)
+    spread = 2 * g1[2] * g2[2] * 3 / np.sqrt(n)
+    assert abs(res.c_norm[2] ** 2 - (g1[2] ** 2 + g2[2] ** 2)) < spread
+    ref = D.simulate_reference("linear", runs, SHORT, seed=1)
+    np.testing.assert_allclose(ref.c_norm, res.c_norm, rtol=1e-6)  # same float64 formula, f32 inputs
+
+
+def test_bad_fluctuation_mask_raises_value_error() -> None:
+    with pytest.raises(ValueError, match="fluct_mask"):
+        D.Protocol(fluct_mask="hidden")
+    with pytest.raises(ValueError, match="fluct_mask"):
+        D.Protocol(fluct_mask=np.zeros(440, bool))
+    with pytest.raises(ValueError, match="fluct_mask"):
+        D.Protocol(fluct_mask=np.ones(440))
+    with pytest.raises(ValueError, match="fluct_mask"):
+        D.simulate("linear", _runs(1, 120), replace_mask(np.ones(440, bool)), 0)
+    with pytest.raises(ValueError, match="fluct_mask"):
+        D.simulate("linear", _runs(1, 120), replace_mask("layer2"), 0)
+
+
+def replace_mask(fm) -> D.Protocol:  # noqa: ANN001
+    return D.Protocol(steps=40, window=10, settle_window=10, measure_every=5, fluct_mask=fm)
