@@ -24,7 +24,11 @@ Public API (used by experiments, claims, report and bench):
   ``window`` (100: steady state = mean recorded error over the last ``window`` steps),
   ``measure_every`` (10: float64 Q / ‖∇F‖ measurements inside that window; 0 = off),
   ``init_scale`` (1e-3), ``settle_window`` (0 = steps//4), ``settle_alpha`` (0.01),
-  ``settle_batches`` (10), ``extend_max`` (0: extra steps allowed to unsettled runs).
+  ``settle_batches`` (10), ``extend_max`` (0: extra steps allowed to unsettled runs),
+  ``fluct_mask`` (None = Δε on every synapse; ``"layerK"`` = only the K-th weight matrix, 1-based;
+  or a boolean array of length N over the packed weights).  A masked ξ is drawn in full (each
+  run's stream is unchanged), zeroed outside the mask and normalised over it, so ‖Δε‖ is exact
+  and Q[Δε] is measured on the confined Δε actually applied.
 - :class:`Runs` — per-network arrays ``eps_norm`` (‖Δε‖), ``ratio`` (‖Δc‖/‖Δε‖),
   ``noise_to_signal`` (γ₂/γ₁, 0 = pure gradient), ``run_id`` (keys the run's random stream).
 - ``simulate(arch, runs, protocol, seed, *, workers=2, chunk=CHUNK, track=None) -> SimResult``:
@@ -33,6 +37,7 @@ Public API (used by experiments, claims, report and bench):
 - :class:`SimResult` — ``loss`` (B, R) recorded batch error, ``record_steps``, ``steady_loss``,
   ``grad_norm`` (full-data ‖∇F‖), ``Q_c``, ``Q_eps`` (means over the window's measurements),
   ``settled``, ``relative_drift``, ``steps_run``, ``weights`` (final, float32), ``tracked``, and
+  ``c_norm`` (mean realised ‖Δc‖ = ‖−γ₁ĝ + γ₂ν̂‖ over the window's steps), and
   the property ``predicted_ratio`` = √(Q[Δε]/Q[Δc]) through ``derivations.closed_forms``.
 - Stateful pieces for staged runs (Figure 1) and extensions: ``init_state(arch, runs, protocol,
   seed) -> State``; ``advance(state, steps, *, record_every, measure_steps, track, workers,
