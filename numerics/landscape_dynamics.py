@@ -4,9 +4,12 @@ Each step moves every simulated network by w ← w + Δc + Δε, where Δε is w
 fixed norm ‖Δε‖ and Δc is a named compensatory rule of norm ratio·‖Δε‖, evaluated at the
 current w.  All (ratios × repetitions) runs advance together as rows of one array, so one
 ``grad_batch`` per step serves the whole sweep.  The run records the loss and gradient norm
-after every step and, on request, Q[Δc] and Q[Δε] of every step; :class:`LandscapeRun`
+after every step, the realised compensation of every step (its norm ‖Δc‖ and its projection
+∇F·Δĉ on the gradient where it was taken: the noisy rule's norm is exact only up to the
+overlap ĝ·ν̂) and, on request, Q[Δc] and Q[Δε] of every step; :class:`LandscapeRun`
 summarises the steady state over the final ``window`` steps (means with standard errors
-across repetitions) and the best ratio predicted from the measured Q's by eq9a.
+across repetitions), the best ratio predicted from the measured Q's by eq9a, and eq8's
+E[ΔF] of every step from the realised quantities (the steady-state balance E[ΔF] = 0).
 """
 
 from __future__ import annotations
@@ -64,6 +67,10 @@ class LandscapeRun:
     q_c: np.ndarray | None  # (R, reps, steps) Q[Δc] at the point where Δc was taken
     q_eps: np.ndarray | None  # (R, reps, steps) Q[Δε] at the same point
     final_w: np.ndarray  # (R, reps, n)
+    #: (R, reps, steps) realised ‖Δc‖ of each step (0 where there was no compensation)
+    c_norm: np.ndarray | None = None
+    #: (R, reps, steps) realised ∇F·Δĉ, gradient at the point where Δc was taken (NaN if Δc = 0)
+    grad_dot_chat: np.ndarray | None = None
 
     def _stats(self, x: np.ndarray | None, what: str) -> tuple[np.ndarray, np.ndarray]:
         if x is None:
@@ -89,6 +96,36 @@ class LandscapeRun:
     def steady_q_eps(self) -> tuple[np.ndarray, np.ndarray]:
         """(mean, standard error) of the steady-state Q[Δε], per ratio."""
         return self._stats(self.q_eps, "Q[Δε]")
+
+    @property
+    def steady_c_norm(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, standard error) of the realised steady-state ‖Δc‖, per ratio."""
+        return self._stats(self.c_norm, "c_norm")
+
+    @property
+    def steady_grad_dot_chat(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, standard error) of the realised steady-state ∇F·Δĉ, per ratio."""
+        return self._stats(self.grad_dot_chat, "grad_dot_chat")
+
+    def expected_dF(self) -> np.ndarray:
+        """eq8's E[ΔF] over Δε for every step (R, reps, steps), from that step's realised ‖Δc‖,
+        ∇F·Δĉ, Q[Δc] and the realised Q[Δε] (an unbiased draw of its expectation).
+
+        Steps without compensation (Δc = 0) use ∇F·Δĉ = Q[Δc] = 0, where eq8 reduces to the
+        fluctuation term.  At steady state its window mean balances to 0 (eq8's E[ΔF] = 0).
+        """
+        from derivations import closed_forms as cf
+
+        if self.q_c is None or self.q_eps is None or self.c_norm is None or self.grad_dot_chat is None:
+            raise ValueError("Q[Δc] and Q[Δε] were not recorded: run simulate(..., record_q=True)")
+        moved = self.c_norm > 0
+        g = np.where(moved, self.grad_dot_chat, 0.0)
+        qc = np.where(moved, self.q_c, 0.0)
+        out = np.full(self.c_norm.shape, np.nan)
+        ok = np.isfinite(g) & np.isfinite(qc) & np.isfinite(self.q_eps)
+        if np.any(ok):
+            out[ok] = cf.expected_dF(self.c_norm[ok], g[ok], self.eps_norm, qc[ok], self.q_eps[ok])
+        return out
 
     @property
     def best_ratio(self) -> float:
@@ -208,15 +245,20 @@ def simulate(
 
     loss = np.empty((K, steps))
     grad_norm = np.empty((K, steps))
+    c_norm_rec = np.empty((K, steps))
+    g_dot_chat = np.full((K, steps), np.nan)
     q_c = np.full((K, steps), np.nan) if record_q else None
     q_eps = np.empty((K, steps)) if record_q else None
     G = landscape.grad_batch(W)
     for t in range(steps):
         dc = _compensation(landscape, rule, W, G, c_norm, rng, snr)
         de = R.fluctuation(rng, (K, n), eps_norm)
+        dc_norm = np.linalg.norm(dc, axis=-1)
+        active = dc_norm > 0  # Q[Δc] and ∇F·Δĉ are undefined (left NaN) where there was no compensation
+        c_norm_rec[:, t] = dc_norm
+        if np.any(active):
+            g_dot_chat[active, t] = np.einsum("ki,ki->k", G[active], dc[active]) / dc_norm[active]
         if record_q:
-            dc_norm = np.linalg.norm(dc, axis=-1)
-            active = dc_norm > 0  # Q[Δc] is undefined (left NaN) where there was no compensation
             if np.any(active):
                 vhv = quad_form_batch(landscape, W[active], dc[active])
                 q_c[active, t] = Q_from_products(vhv, dc_norm[active])
@@ -249,4 +291,6 @@ def simulate(
         q_c=shape(q_c),
         q_eps=shape(q_eps),
         final_w=W.reshape(n_ratios, reps, n),
+        c_norm=shape(c_norm_rec),
+        grad_dot_chat=shape(g_dot_chat),
     )

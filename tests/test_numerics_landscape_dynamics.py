@@ -206,3 +206,81 @@ def test_user_function_landscape_records_Q_from_f_alone():
     # Q[Δc] of the zeroth-order rule is also isotropic: the same expectation
     qc = r.q_c.ravel()
     assert abs(qc.mean() - exact) < 5 * qc.std(ddof=1) / np.sqrt(qc.size)
+
+
+# --------------------------------------------------------------------------- realised compensation, eq8
+
+
+def test_realised_compensation_of_the_gradient_rule_is_exact():
+    q = quad(seed=10)
+    w0 = q.center + np.random.default_rng(10).standard_normal(q.n)
+    r = run(q, w0=w0, ratios=[0.0, 0.5, 2.0], steps=30, reps=2)
+    # ‖Δc‖ = ratio·‖Δε‖ on every step (0 without compensation); rounding of a norm: 1e-12
+    np.testing.assert_allclose(
+        r.c_norm, np.broadcast_to([[[0.0]], [[0.05]], [[0.2]]], r.c_norm.shape), rtol=1e-12
+    )
+    # ∇F·Δĉ = −‖∇F‖ at the point the step was taken (the previous step's record, or w0)
+    g_before = np.concatenate(
+        [np.broadcast_to(np.linalg.norm(q.grad(w0)), (3, 2, 1)), r.grad_norm[..., :-1]], axis=-1
+    )
+    np.testing.assert_allclose(r.grad_dot_chat[1:], -g_before[1:], rtol=1e-12)
+    assert np.all(np.isnan(r.grad_dot_chat[0]))  # no compensation: no direction
+    mean, se = r.steady_c_norm
+    np.testing.assert_allclose(mean, [0.0, 0.05, 0.2], rtol=1e-12)
+
+
+def test_noisy_rule_records_its_realised_norm_and_projection_consistently():
+    from numerics.rules import gammas
+
+    q = quad(n=8, seed=11)
+    r = run(q, rule="noisy_gradient", snr=1.0, ratios=[1.0], steps=400, reps=4, window=100)
+    m = 0.1  # ratio 1 · ‖Δε‖
+    g1, g2 = (float(x) for x in gammas(m, 1.0))
+    g_before = np.concatenate([np.full((1, 4, 1), np.nan), r.grad_norm[..., :-1]], axis=-1)[..., 1:]
+    c, gdc = r.c_norm[..., 1:], r.grad_dot_chat[..., 1:]
+    # Δc = −γ₁ĝ + γ₂ν̂: ∇F·Δc = ‖∇F‖(−γ₁ + γ₂ ĝ·ν̂) and ‖Δc‖² = m² − 2γ₁γ₂ ĝ·ν̂, exactly
+    overlap = (c * gdc / g_before + g1) / g2
+    np.testing.assert_allclose(c**2, m**2 - 2 * g1 * g2 * overlap, rtol=1e-10)  # rounding of ~N terms
+    assert np.std(c) > 0.01 * m  # the norm is not exactly m: ν̂·ĝ ≠ 0 on each step
+    # but E‖Δc‖² = m² (E[ĝ·ν̂] = 0): within 5 standard errors over the ~1600 steps
+    x = (c**2).ravel()
+    assert abs(x.mean() - m**2) < 5 * x.std(ddof=1) / np.sqrt(x.size)
+
+
+def test_expected_dF_per_step_is_eq8_of_the_realised_step():
+    """On a quadratic, eq8 of one realised step is g·Δc + ½ΔcᵀHΔc + ½ΔεᵀHΔε exactly."""
+    q = quad(seed=12)
+    w0 = q.center + np.random.default_rng(12).standard_normal(q.n)
+    r = run(q, w0=w0, ratios=[0.0, 3.0], steps=1, window=1, reps=3, record_q=True)
+    g = q.grad(w0)
+    H = q.hessian(w0)
+    dF8 = r.expected_dF()
+    for k, ratio in enumerate([0.0, 3.0]):
+        dc = -ratio * 0.1 * g / np.linalg.norm(g)
+        for j in range(3):
+            de = r.final_w[k, j] - w0 - dc
+            exact = g @ dc + 0.5 * dc @ H @ dc + 0.5 * de @ H @ de
+            # a few roundings of terms of size ‖g‖‖Δc‖ + λ_max‖Δc + Δε‖²
+            scale = np.linalg.norm(g) * 0.3 + 3.0 * 0.4**2
+            assert abs(dF8[k, j, 0] - exact) < 1e3 * EPS * scale
+
+
+def test_eq8_balances_at_steady_state_for_the_noisy_rule():
+    """Steady state: the window mean of eq8's E[ΔF] is 0 within 5 standard errors over runs."""
+    q = quad(n=10, seed=13)
+    r = run(
+        q,
+        rule="noisy_gradient",
+        snr=1.0,
+        ratios=[0.5, 1.0],
+        steps=1500,
+        reps=8,
+        window=1000,
+        w0=q.center,
+        record_q=True,
+    )
+    per_run = np.nanmean(r.expected_dF()[..., -1000:], axis=-1).ravel()
+    fluct = 0.5 * 0.1**2 * trace_over_n(q, q.center).value  # the fluctuation term's size
+    se = per_run.std(ddof=1) / np.sqrt(per_run.size)
+    assert abs(per_run.mean()) < 5 * se
+    assert 5 * se < 0.2 * fluct  # and the test resolves a fifth of the fluctuation term
