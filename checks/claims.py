@@ -1149,28 +1149,9 @@ def _quadratic_sweep(profile: Profile, noise_to_signal: float, seed: int) -> dic
     grad_runs = _per_run(run.grad_norm, w)
     predicted = run.predicted_ratio()
     brng = np.random.default_rng(seed + 1)
-    # eq8 per step from the recorded quantities (gradient before the step, Q's of the step)
-    g_before = np.concatenate([run.grad_norm[..., :1] * np.nan, run.grad_norm[..., :-1]], axis=-1)
-    c_norm = run.ratios[:, None, None] * eps_norm
-    if rule == "gradient":
-        grad_dot_chat = -g_before
-    else:  # −γ₁‖∇F‖/‖Δc‖ projection of the noisy step, in expectation over ν
-        from numerics.rules import gammas
-
-        g1, g2 = gammas(1.0, snr)
-        grad_dot_chat = -g_before * float(g1) / math.hypot(float(g1), float(g2))
-    ok = np.isfinite(g_before[..., -w:])
-    eq8 = np.asarray(
-        cf("expected_dF")(
-            np.broadcast_to(c_norm, ok.shape)[ok],
-            grad_dot_chat[..., -w:][ok],
-            eps_norm,
-            run.q_c[..., -w:][ok],
-            run.q_eps[..., -w:][ok],
-        )
-    )
-    eq8_full = np.full(ok.shape, np.nan)
-    eq8_full[ok] = eq8
+    # eq8 per step from the realised step (‖Δc‖, ∇F·Δĉ where it was taken, Q[Δc], Q[Δε]):
+    # for the noisy rule ‖Δc‖ is not exactly ratio·‖Δε‖ (ĝ·ν̂ ≠ 0), so the realised values count
+    eq8_full = run.expected_dF()[..., -w:]
     return {
         "noise_to_signal": noise_to_signal,
         "ratios": run.ratios,
@@ -1183,6 +1164,7 @@ def _quadratic_sweep(profile: Profile, noise_to_signal: float, seed: int) -> dic
         "grad_norm_minimiser": _parabola_min(run.ratios, grad_runs.mean(1)),
         "grad_norm_minimiser_se": _bootstrap_min(run.ratios, grad_runs, brng),
         "eq8_per_run": np.nanmean(eq8_full, axis=-1),  # (ratios, reps)
+        "realised_c_norm_over_nominal": run.steady_c_norm[0] / (run.ratios * eps_norm),
         "fluctuation_term": 0.5 * eps_norm**2 * float(lam.mean()),
         "grid_step": 0.1,
     }
@@ -1215,16 +1197,14 @@ def _sim_quadratic(profile: Profile) -> Outcome:
         tol = max(h, 3 * s["grad_norm_minimiser_se"])
         diff = abs(s["self_consistent_ratio"] - s["grad_norm_minimiser"])
         margins[f"prediction_vs_grad_norm_min@{s['noise_to_signal']:g}"] = 1 - diff / tol
-        if s["noise_to_signal"] == 0:
-            # balance (gradient rule, where ‖Δc‖ is exact so eq8 can be evaluated per step;
-            # the noisy rule's realised ‖Δc‖ is not recorded): runs are independent, so pool
-            # every (ratio, rep) window mean of eq8, scaled by the fluctuation term
-            # ½‖Δε‖²Tr/N, and test its mean against 0
-            x = (s["eq8_per_run"] / s["fluctuation_term"]).ravel()
-            x = x[np.isfinite(x)]
-            se = float(x.std(ddof=1) / math.sqrt(x.size))
-            s["eq8_balance"] = {"mean_over_fluctuation_term": float(x.mean()), "standard_error": se}
-            margins["eq8_balance"] = 1 - abs(float(x.mean())) / (Z_MC * se)
+        # balance E[ΔF] = 0 (eq8 of each realised step, gradient and noisy rules alike): runs
+        # are independent, so pool every (ratio, rep) window mean of eq8, scaled by the
+        # fluctuation term ½‖Δε‖²Tr/N, and test its mean against 0
+        x = (s["eq8_per_run"] / s["fluctuation_term"]).ravel()
+        x = x[np.isfinite(x)]
+        se = float(x.std(ddof=1) / math.sqrt(x.size))
+        s["eq8_balance"] = {"mean_over_fluctuation_term": float(x.mean()), "standard_error": se}
+        margins[f"eq8_balance@{s['noise_to_signal']:g}"] = 1 - abs(float(x.mean())) / (Z_MC * se)
     # gradient compensation's best ratio ≤ 1 (within a grid step)
     margins["gradient_best_ratio_le_1"] = (1 + h - sweeps[0]["loss_minimiser"]) / h
     # noisier gradient → the predicted ratio rises towards 1
@@ -1244,6 +1224,7 @@ def _sim_quadratic(profile: Profile) -> Outcome:
             "loss_minimiser": s["loss_minimiser"],
             "loss_minimiser_se": s["loss_minimiser_se"],
             "eq8_balance": s.get("eq8_balance"),
+            "realised_c_norm_over_nominal": s["realised_c_norm_over_nominal"],
         }
         for s in sweeps
     ]
