@@ -51,6 +51,10 @@ Public API (used by experiments, claims, report and bench):
 Layouts: weights are packed row-major per layer (``numerics.networks.pack``), inputs (B, i, P),
 targets (B, o, P).  Hidden layers are computed as t = tanh(a/2) (σ = (1 + t)/2), which is exact
 and saves passes over the largest arrays; the reference path computes σ directly.
+The linear network (no hidden layer, zero biases) needs no forward pass at all: its residual is
+(W − W_T) x, so each step's batch error and gradient come from the count-weighted input second
+moment C = Σ_s c_s x_s x_sᵀ (12×12), made for a whole draw block by one batched product of the
+block's counts with the precomputed distinct entries of x_s x_sᵀ (``State.moments``).
 """
 
 from __future__ import annotations
@@ -323,6 +327,8 @@ class State:
     targets: np.ndarray  # (B, o, P) float32: the teacher's outputs
     draws: list[_Draws]
     step: int = 0
+    #: linear networks: the i(i+1)/2 distinct entries of x_s x_sᵀ per input, (B, i(i+1)/2, P) float32
+    moments: np.ndarray | None = None
 
     def take(self, idx: np.ndarray) -> State:
         """A state holding only the runs at positions ``idx`` (their streams continue unchanged)."""
@@ -335,6 +341,7 @@ class State:
             inputs=self.inputs[idx],
             targets=self.targets[idx],
             draws=[self.draws[i] for i in idx],
+            moments=None if self.moments is None else self.moments[idx],
         )
 
 
@@ -372,7 +379,11 @@ def init_state(arch: Architecture | str, runs: Runs, protocol: Protocol, seed: i
         inputs[j] = g.standard_normal((arch.sizes[0], p), dtype=np.float32)
         draws.append(_Draws(g, n, p, protocol.batch_size, protocol.bootstrap, xi_mask))
     targets = _forward(arch, networks.unpack(teacher, arch), inputs).astype(np.float32)
-    return State(arch, protocol, runs, weights, teacher, inputs, targets, draws)
+    moments = None
+    if len(arch.shapes) == 1:
+        iu, ju = np.triu_indices(arch.sizes[0])
+        moments = inputs[:, iu, :] * inputs[:, ju, :]
+    return State(arch, protocol, runs, weights, teacher, inputs, targets, draws, moments=moments)
 
 
 # ----------------------------------------------------------------------------- float64 exact maths
@@ -570,49 +581,15 @@ def _step_chunk(
     gaug = [g_[:c] for g_ in work.gaug]
     denom = o * (proto.batch_size if proto.bootstrap else p)
     full_weight = np.float32(2.0 / denom)
+    cov = _linear_moments(state.moments[sl], counts) if nl == 1 else None
     for t in range(m):
         step = state.step + t
-        # forward: layer l maps its input representation s_l (X, or [t; 1]) with k_l·A_l
-        s_in = x
-        for layer in range(nl):
-            wl = wmats[layer]
-            if layer == 0:
-                a_mat = wl
-            else:  # σ = (t + 1)/2  ⇒  W σ = [W/2, W·1/2] @ [t; 1]
-                a_mat = np.concatenate([wl, wl.sum(axis=2, keepdims=True)], axis=2)
-                a_mat *= np.float32(0.5)
-            if layer < nl - 1:  # hidden: store t = tanh(a/2)
-                np.matmul(a_mat * np.float32(0.5), s_in, out=hid_t[layer])
-                np.tanh(hid_t[layer], out=hid_t[layer])
-                s_in = hid[layer]
-            else:
-                np.matmul(a_mat, s_in, out=out)
-        np.subtract(out, y, out=out)  # residual r
-        if counts is not None:
-            np.multiply(out, (counts[t] * full_weight)[:, None, :], out=d)
+        if cov is not None:
+            loss = _linear_loss_grad(w, state.teacher[sl], cov, t, full_weight, grad)
         else:
-            np.multiply(out, full_weight, out=d)
-        # Σ r·d = 2·loss (d = 2 c r / denom); a BLAS dot per network
-        loss = 0.5 * np.matmul(out.reshape(c, 1, -1), d.reshape(c, -1, 1))[:, 0, 0].astype(np.float64)
-        # backward
-        dl = d
-        for layer in range(nl - 1, -1, -1):
-            if layer == 0:
-                np.matmul(dl, np.swapaxes(x, 1, 2), out=gmats[0])
-            else:
-                ga = gaug[layer - 1]
-                np.matmul(dl, np.swapaxes(hid[layer - 1], 1, 2), out=ga)
-                np.add(ga[:, :, :-1], ga[:, :, -1:], out=gmats[layer])
-                gmats[layer] *= np.float32(0.5)
-                # dL/da = (W/4)ᵀ d ⊙ (1 − t²)
-                bk = back[layer - 1]
-                np.matmul(np.swapaxes(wmats[layer] * np.float32(0.25), 1, 2), dl, out=bk)
-                tl = hid_t[layer - 1]
-                sq = hid_sq[layer - 1]
-                np.multiply(tl, tl, out=sq)
-                np.subtract(np.float32(1.0), sq, out=sq)
-                bk *= sq
-                dl = bk
+            loss = _nonlinear_loss_grad(
+                x, y, counts, t, full_weight, wmats, gmats, hid, hid_t, hid_sq, back, out, d, gaug
+            )
         gnorm = np.sqrt(np.einsum("cn,cn->c", grad, grad, dtype=np.float64))
         with np.errstate(divide="ignore", invalid="ignore"):
             a_g = np.where(gnorm > 0, -g1[sl] / gnorm, 0.0)
@@ -634,6 +611,92 @@ def _step_chunk(
                 rec["tracked"][sl, k] = w[:, rec["track"]]
         w += a_g.astype(np.float32)[:, None] * grad
         w += noise[t]
+
+
+def _nonlinear_loss_grad(  # noqa: ANN202
+    x, y, counts, t, full_weight, wmats, gmats, hid, hid_t, hid_sq, back, out, d, gaug  # noqa: ANN001
+):
+    """Batch error (float64) of one step; its float32 gradient is written into ``gmats``."""
+    c = x.shape[0]
+    nl = len(wmats)
+    # forward: layer l maps its input representation s_l (X, or [t; 1]) with k_l·A_l
+    s_in = x
+    for layer in range(nl):
+        wl = wmats[layer]
+        if layer == 0:
+            a_mat = wl
+        else:  # σ = (t + 1)/2  ⇒  W σ = [W/2, W·1/2] @ [t; 1]
+            a_mat = np.concatenate([wl, wl.sum(axis=2, keepdims=True)], axis=2)
+            a_mat *= np.float32(0.5)
+        if layer < nl - 1:  # hidden: store t = tanh(a/2)
+            np.matmul(a_mat * np.float32(0.5), s_in, out=hid_t[layer])
+            np.tanh(hid_t[layer], out=hid_t[layer])
+            s_in = hid[layer]
+        else:
+            np.matmul(a_mat, s_in, out=out)
+    np.subtract(out, y, out=out)  # residual r
+    if counts is not None:
+        np.multiply(out, (counts[t] * full_weight)[:, None, :], out=d)
+    else:
+        np.multiply(out, full_weight, out=d)
+    # Σ r·d = 2·loss (d = 2 c r / denom); a BLAS dot per network
+    loss = 0.5 * np.matmul(out.reshape(c, 1, -1), d.reshape(c, -1, 1))[:, 0, 0].astype(np.float64)
+    # backward
+    dl = d
+    for layer in range(nl - 1, -1, -1):
+        if layer == 0:
+            np.matmul(dl, np.swapaxes(x, 1, 2), out=gmats[0])
+        else:
+            ga = gaug[layer - 1]
+            np.matmul(dl, np.swapaxes(hid[layer - 1], 1, 2), out=ga)
+            np.add(ga[:, :, :-1], ga[:, :, -1:], out=gmats[layer])
+            gmats[layer] *= np.float32(0.5)
+            # dL/da = (W/4)ᵀ d ⊙ (1 − t²)
+            bk = back[layer - 1]
+            np.matmul(np.swapaxes(wmats[layer] * np.float32(0.25), 1, 2), dl, out=bk)
+            tl = hid_t[layer - 1]
+            sq = hid_sq[layer - 1]
+            np.multiply(tl, tl, out=sq)
+            np.subtract(np.float32(1.0), sq, out=sq)
+            bk *= sq
+            dl = bk
+    return loss
+
+
+def _linear_moments(moments: np.ndarray, counts: np.ndarray | None) -> np.ndarray:
+    """Per network and step the weighted input second moment C = Σ_s c_s x_s x_sᵀ, (c, m, i, i) float32.
+
+    A linear network with zero biases has residual r_s = (W − W_T) x_s, so its batch error and
+    gradient need only C: ``moments`` holds the distinct entries of x_s x_sᵀ (State.moments), and
+    one batched product with the block's bootstrap counts (or the plain sum for full batches)
+    gives C for every step of the block.
+    """
+    c, k, _ = moments.shape
+    i = int(round((np.sqrt(8 * k + 1) - 1) / 2))
+    iu, ju = np.triu_indices(i)
+    if counts is None:
+        cu = moments.sum(axis=2, dtype=np.float32)[:, :, None]  # (c, k, 1)
+    else:
+        cu = np.matmul(moments, np.swapaxes(counts, 0, 1).transpose(0, 2, 1))  # (c, k, m)
+    cu = np.swapaxes(cu, 1, 2)
+    cov = np.empty(cu.shape[:2] + (i, i), np.float32)
+    cov[:, :, iu, ju] = cu
+    cov[:, :, ju, iu] = cu
+    return cov
+
+
+def _linear_loss_grad(
+    w: np.ndarray, teacher: np.ndarray, cov: np.ndarray, t: int, full_weight: np.float32, grad: np.ndarray
+) -> np.ndarray:
+    """Batch error Σ_s c_s ‖(W − W_T) x_s‖²/denom (float64); gradient 2 (W − W_T) C/denom into ``grad``."""
+    c = w.shape[0]
+    i = cov.shape[-1]
+    delta = (w - teacher).reshape(c, -1, i)
+    g = grad.reshape(c, -1, i)
+    np.matmul(delta, cov[:, min(t, cov.shape[1] - 1)], out=g)
+    loss = np.einsum("cn,cn->c", delta.reshape(c, -1), grad, dtype=np.float64) * (0.5 * float(full_weight))
+    g *= full_weight
+    return loss
 
 
 def _c_norm(a_g, gnorm, a_nu, nu_norm, g_dot_nu):  # noqa: ANN001, ANN202 (float64 arrays or floats)
