@@ -37,6 +37,11 @@ class Profile:
     #: steps / repetitions for the paper's network engine (0 steps: claim uses its quick config)
     net_steps: int
     net_reps: int
+    #: noise-to-signal ratios γ₂/γ₁ of the network noise sweep (the paper's figure 5: 0.1, 20, 50)
+    net_noise_levels: tuple[float, ...] = (0.1, 1.0, 20.0)
+    #: steps for the network's high-noise runs (≥ 5): their gradient part is ~1/noise of the step,
+    #: so they take longer to reach steady state than net_steps
+    net_noisy_steps: int = 2000
 
 
 PROFILES: dict[str, Profile] = {
@@ -52,6 +57,8 @@ PROFILES: dict[str, Profile] = {
         sim_window=500,
         net_steps=1200,
         net_reps=3,
+        net_noise_levels=(0.1, 1.0, 20.0),
+        net_noisy_steps=2000,
     ),
     "dev": Profile(
         "dev",
@@ -64,6 +71,8 @@ PROFILES: dict[str, Profile] = {
         sim_window=1500,
         net_steps=3000,
         net_reps=4,
+        net_noise_levels=(0.1, 1.0, 20.0, 50.0),
+        net_noisy_steps=5000,
     ),
     # thorough: thousands of examples per property
     "thorough": Profile(
@@ -77,6 +86,8 @@ PROFILES: dict[str, Profile] = {
         sim_window=3000,
         net_steps=8000,
         net_reps=6,
+        net_noise_levels=(0.1, 1.0, 20.0, 50.0),
+        net_noisy_steps=12000,
     ),
 }
 
