@@ -1510,8 +1510,10 @@ def _sim_confined(profile: Profile) -> Outcome:
     tol = sim_prop * (u_lay / g_lay + u_all / g_all) + pred_prop * 3 * (
         layer["self_consistent_eq9a_se"] / fp_lay + every["self_consistent_eq9a_se"] / fp_all
     )
-    margins["in_proportion"] = 1 - abs(sim_prop - pred_prop) / tol if math.isfinite(tol) else -math.inf
-    worst = float(min(margins.values())) if all(map(math.isfinite, margins.values())) else -math.inf
+    margins["in_proportion"] = 1 - abs(sim_prop - pred_prop) / tol
+    # a prediction with no fixed point on the grid (NaN) is a failure, never a pass
+    margins = {k: m if math.isfinite(m) else -math.inf for k, m in margins.items()}
+    worst = float(min(margins.values()))
 
     def row(s: dict[str, Any]) -> dict[str, Any]:
         keys = (
@@ -1593,8 +1595,9 @@ def _sim_network_noise(profile: Profile) -> Outcome:
     # Q[ν] = Tr/N from above when Q[∇F] ≥ Tr/N)
     fp_hi, se_hi = hi["self_consistent_eq9a"], hi["self_consistent_eq9a_se"]
     margins["prediction_at_most_1"] = (1 - fp_hi) / (3 * se_hi) + 1
-    values = list(margins.values())
-    worst = float(min(values)) if all(map(math.isfinite, values)) else -math.inf
+    # a prediction with no fixed point on the grid (NaN) is a failure, never a pass
+    margins = {k: m if math.isfinite(m) else -math.inf for k, m in margins.items()}
+    worst = float(min(margins.values()))
     keys = (
         "noise_to_signal self_consistent_eq9a self_consistent_eq9a_se grad_norm_minimiser "
         "grad_norm_minimiser_se grid_step loss_minimiser loss_minimiser_se "

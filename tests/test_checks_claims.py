@@ -126,6 +126,15 @@ MUTATIONS = [
     ("expected_Q_zeroth_order", lambda f, tr, n: 1.1 * f(tr, n), "zeroth_order"),
     # eq5 with the square dropped from ‖v‖² (only visible on vectors of non-unit norm)
     ("curvature_Q", lambda f, vhv, vn: f(vhv, vn) * vn, "eq13_quadratic_gradient"),
+    # the simulations: eq8's ½ on the fluctuation term doubled breaks the steady-state balance
+    # (gradient and noisy rules); eq9a without its square root (or with a halved ratio) moves
+    # the network predictions off the simulated minimisers.  The network sweeps are cached,
+    # so these cost only the closed-form evaluations after the ci run.
+    ("expected_dF", lambda f, c, g, e, qc, qe: f(c, g, e, qc, qe) + 0.5 * e**2 * qe, "sim_quadratic_theory"),
+    ("steady_state_ratio", lambda f, qe, qc: f(qe, qc) ** 2, "sim_network_theory"),
+    ("steady_state_ratio", lambda f, qe, qc: f(qe, qc) ** 2, "sim_confined_fluctuations"),
+    ("steady_state_ratio", lambda f, qe, qc: f(qe, qc) ** 2, "sim_network_noise"),
+    ("steady_state_ratio", lambda f, qe, qc: 0.5 * f(qe, qc), "sim_network_noise"),
 ]
 
 
@@ -157,3 +166,111 @@ def test_mutated_eq8_symbolically_is_caught(monkeypatch: pytest.MonkeyPatch) -> 
     mutated = dataclasses.replace(r, closed_form=mutated_expr, numeric_impl=None)
     monkeypatch.setattr(closed_forms, "expected_dF", mutated.numeric(True), raising=False)
     assert get_claim("eq8_monte_carlo").check(SMALL).verdict == "FAILED"
+
+
+# --------------------------------------------------------------------------- the simulation checks can fail
+
+
+def _fake_summary(g_min: float, fp: float, se: float = 0.01, h: float = 0.05, q_eps: float = 0.03) -> dict:
+    return {
+        "noise_to_signal": 0.0,
+        "fluct_mask": "all",
+        "ratios": np.arange(1, 11) * h,
+        "grid_step": h,
+        "steps": 1,
+        "reps": 3,
+        "predicted_ratio": np.full(10, fp),
+        "self_consistent_eq9a": fp,
+        "self_consistent_eq9a_se": se,
+        "grad_norm_minimiser": g_min,
+        "grad_norm_minimiser_se": se,
+        "grad_norm_minimiser_tol": max(h, 3 * se),
+        "loss_minimiser": g_min,
+        "loss_minimiser_se": se,
+        "steady_loss": np.ones(10),
+        "steady_grad_norm": np.ones(10),
+        "Q_eps_mean": q_eps,
+        "Q_eps_se": 1e-4,
+        "realised_c_norm_over_nominal": 1.0,
+        "settled_fraction": 1.0,
+    }
+
+
+def test_noise_claim_fails_when_the_simulated_best_ratio_does_not_rise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import checks.claims as C
+
+    def flat(nts, ratios, reps, steps, fluct_mask=None):  # noqa: ANN001, ANN202, ARG001
+        s = _fake_summary(g_min=0.2, fp=0.2 if nts < 5 else 0.97)  # prediction rises, simulation not
+        s["noise_to_signal"] = nts
+        return s
+
+    monkeypatch.setattr(C, "_network_summary", flat)
+    v = get_claim("sim_network_noise").check("ci")
+    assert v.verdict == "FAILED"
+    assert v.evidence["margins"]["simulated_rises"] < 0
+    assert v.evidence["margins"]["prediction_rises"] > 0
+
+
+def test_noise_claim_fails_when_the_prediction_exceeds_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    import checks.claims as C
+
+    def above(nts, ratios, reps, steps, fluct_mask=None):  # noqa: ANN001, ANN202, ARG001
+        s = _fake_summary(
+            g_min=0.2 if nts < 5 else 1.2, fp=0.2 if nts < 5 else 1.2, h=0.05 if nts < 5 else 0.3
+        )
+        s["noise_to_signal"] = nts
+        return s
+
+    monkeypatch.setattr(C, "_network_summary", above)
+    v = get_claim("sim_network_noise").check("ci")
+    assert v.verdict == "FAILED" and v.evidence["margins"]["prediction_at_most_1"] < 0
+
+
+def test_confined_claim_fails_when_the_best_ratio_does_not_drop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import checks.claims as C
+
+    def same(nts, ratios, reps, steps, fluct_mask=None):  # noqa: ANN001, ANN202, ARG001
+        # Q[Δε] and the prediction drop under confinement, the simulated minimiser does not;
+        # grids and spreads as measured under ci (confined: step 0.02, SE 0.004; all: 0.05, 0.024)
+        if fluct_mask is not None:
+            s = _fake_summary(g_min=0.2, fp=0.07, se=0.004, h=0.02, q_eps=0.0025)
+        else:
+            s = _fake_summary(g_min=0.2, fp=0.2, se=0.024, h=0.05, q_eps=0.03)
+        s["self_consistent_eq9a_se"] = 0.002
+        return s
+
+    monkeypatch.setattr(C, "_network_summary", same)
+    v = get_claim("sim_confined_fluctuations").check("ci")
+    assert v.verdict == "FAILED"
+    assert v.evidence["margins"]["best_ratio_drops"] < 0 and v.evidence["margins"]["in_proportion"] < 0
+    assert v.evidence["margins"]["Q_eps_drops"] > 0
+
+
+def test_network_sweeps_are_cached_read_only() -> None:
+    from checks.claims import NETWORK_RATIOS, _network_sweep
+
+    p = get_profile("ci")
+    a = _network_sweep(0.1, NETWORK_RATIOS, p.net_reps, p.net_steps, None)
+    b = _network_sweep(0.1, NETWORK_RATIOS, p.net_reps, p.net_steps, None)
+    assert a is b and a["grad_norm"].shape == (len(NETWORK_RATIOS), p.net_reps)
+    with pytest.raises(ValueError, match="read-only"):
+        a["grad_norm"][0, 0] = 0.0
+
+
+def test_quadratic_balance_is_checked_for_every_rule() -> None:
+    v = get_claim("sim_quadratic_theory").check("ci")
+    for nts in ("0", "1", "5"):
+        assert v.evidence["margins"][f"eq8_balance@{nts}"] >= 0
+    noisy = v.evidence["by_noise"][1]
+    # the noisy rule's realised ‖Δc‖ is not ratio·‖Δε‖ exactly (E‖Δc‖ < √E‖Δc‖² = m)
+    assert not np.allclose(noisy["realised_c_norm_over_nominal"], 1.0, rtol=1e-6, atol=0)
+
+
+def test_profiles_sweep_the_papers_noise_levels() -> None:
+    for name in ("ci", "dev", "thorough"):
+        p = get_profile(name)
+        assert 20.0 in p.net_noise_levels and min(p.net_noise_levels) == 0.1
+        assert p.net_noisy_steps >= p.net_steps
+    assert 50.0 in get_profile("dev").net_noise_levels
