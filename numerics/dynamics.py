@@ -523,23 +523,44 @@ class Segment:
 
 
 class _Work:
-    """Preallocated float32 work arrays for a chunk of up to ``c`` networks.
+    """Preallocated float32 work arrays for a chunk of up to ``c`` networks and ``p`` samples.
 
     Hidden layers are held as t = tanh(a/2) (σ(a) = (1 + t)/2) with an extra constant row of
-    ones, so the next layer's product absorbs the +1/2 and σ'(a) = (1 − t²)/4 needs no σ.
+    ones, so the next layer's product absorbs the +1/2 and σ'(a) = (1 − t²)/4 needs no σ.  The
+    buffers are flat so that a step on k ≤ p samples can get contiguous (c, ·, k) views.
     """
 
     def __init__(self, arch: Architecture, c: int, p: int) -> None:
         sig = arch.hidden_activation == "sigmoid"
-        hidden = arch.sizes[1:-1]
-        self.hid = [np.ones((c, s + 1, p), np.float32) for s in hidden]  # last row stays 1
-        self.hid_sq = [np.empty((c, s, p), np.float32) for s in hidden]
-        self.back = [np.empty((c, s, p), np.float32) for s in hidden]
-        self.out = np.empty((c, arch.sizes[-1], p), np.float32)
-        self.d = np.empty((c, arch.sizes[-1], p), np.float32)
+        self.hidden = arch.sizes[1:-1]
+        self.o, self.i = arch.sizes[-1], arch.sizes[0]
+        self.hid = [np.empty(c * (s + 1) * p, np.float32) for s in self.hidden]
+        self.hid_sq = [np.empty(c * s * p, np.float32) for s in self.hidden]
+        self.back = [np.empty(c * s * p, np.float32) for s in self.hidden]
+        self.out = np.empty(c * self.o * p, np.float32)
+        self.d = np.empty(c * self.o * p, np.float32)
         self.gaug = [np.empty((c, o, i + 1), np.float32) for o, i in arch.shapes[1:]]
-        if not sig and hidden:
+        if not sig and self.hidden:
             raise ValueError("hidden layers without a sigmoid are not supported by the batched engine")
+
+    def views(self, c: int, k: int) -> dict:
+        """Contiguous views for ``c`` networks on ``k`` samples (the hidden ones-rows set to 1)."""
+        def cut(bufs: list[np.ndarray], extra: int) -> list[np.ndarray]:
+            sizes = zip(bufs, self.hidden, strict=True)
+            return [b[: c * (s + extra) * k].reshape(c, s + extra, k) for b, s in sizes]
+
+        hid = cut(self.hid, 1)
+        for h in hid:
+            h[:, -1, :] = 1.0
+        return {
+            "hid": hid,
+            "hid_t": [h[:, :-1] for h in hid],
+            "hid_sq": cut(self.hid_sq, 0),
+            "back": cut(self.back, 0),
+            "out": self.out[: c * self.o * k].reshape(c, self.o, k),
+            "d": self.d[: c * self.o * k].reshape(c, self.o, k),
+            "gaug": [g[:c] for g in self.gaug],
+        }
 
 
 def _step_chunk(
@@ -573,23 +594,19 @@ def _step_chunk(
     grad = np.empty_like(w)
     gmats = networks.unpack(grad, arch)
     wmats = networks.unpack(w, arch)
-    hid = [h[:c] for h in work.hid]
-    hid_t = [h[:, :-1] for h in hid]  # the tanh rows (views)
-    hid_sq = [h[:c] for h in work.hid_sq]
-    back = [b_[:c] for b_ in work.back]
-    out, d = work.out[:c], work.d[:c]
-    gaug = [g_[:c] for g_ in work.gaug]
     denom = o * (proto.batch_size if proto.bootstrap else p)
     full_weight = np.float32(2.0 / denom)
     cov = _linear_moments(state.moments[sl], counts) if nl == 1 else None
+    if cov is None:
+        full = work.views(c, p)
+        weights = None if counts is None else counts * full_weight  # (m, c, P): 2·count/denom
     for t in range(m):
         step = state.step + t
         if cov is not None:
             loss = _linear_loss_grad(w, state.teacher[sl], cov, t, full_weight, grad)
         else:
-            loss = _nonlinear_loss_grad(
-                x, y, counts, t, full_weight, wmats, gmats, hid, hid_t, hid_sq, back, out, d, gaug
-            )
+            wt = full_weight if weights is None else weights[t]
+            loss = _nonlinear_loss_grad(x, y, wt, wmats, gmats, full)
         gnorm = np.sqrt(np.einsum("cn,cn->c", grad, grad, dtype=np.float64))
         with np.errstate(divide="ignore", invalid="ignore"):
             a_g = np.where(gnorm > 0, -g1[sl] / gnorm, 0.0)
@@ -613,12 +630,21 @@ def _step_chunk(
         w += noise[t]
 
 
-def _nonlinear_loss_grad(  # noqa: ANN202
-    x, y, counts, t, full_weight, wmats, gmats, hid, hid_t, hid_sq, back, out, d, gaug  # noqa: ANN001
-):
-    """Batch error (float64) of one step; its float32 gradient is written into ``gmats``."""
+def _nonlinear_loss_grad(
+    x: np.ndarray,
+    y: np.ndarray,
+    weight: np.ndarray | np.float32,
+    wmats: list[np.ndarray],
+    gmats: list[np.ndarray],
+    v: dict,
+) -> np.ndarray:
+    """Batch error (float64) of one step on inputs x (c, i, k) and targets y (c, o, k), each
+    sample weighted by ``weight`` (c, k) = 2·count/denom (or a scalar); the float32 gradient is
+    written into ``gmats``.  ``v``: the work views of :meth:`_Work.views` for (c, k)."""
     c = x.shape[0]
     nl = len(wmats)
+    hid, hid_t, hid_sq, back = v["hid"], v["hid_t"], v["hid_sq"], v["back"]
+    out, d, gaug = v["out"], v["d"], v["gaug"]
     # forward: layer l maps its input representation s_l (X, or [t; 1]) with k_l·A_l
     s_in = x
     for layer in range(nl):
@@ -635,10 +661,10 @@ def _nonlinear_loss_grad(  # noqa: ANN202
         else:
             np.matmul(a_mat, s_in, out=out)
     np.subtract(out, y, out=out)  # residual r
-    if counts is not None:
-        np.multiply(out, (counts[t] * full_weight)[:, None, :], out=d)
+    if np.ndim(weight):
+        np.multiply(out, weight[:, None, :], out=d)
     else:
-        np.multiply(out, full_weight, out=d)
+        np.multiply(out, weight, out=d)
     # Σ r·d = 2·loss (d = 2 c r / denom); a BLAS dot per network
     loss = 0.5 * np.matmul(out.reshape(c, 1, -1), d.reshape(c, -1, 1))[:, 0, 0].astype(np.float64)
     # backward
