@@ -6,6 +6,10 @@ for every layer but the first, the back-propagated error ``W_lᵀ @ δ_l`` (2·o
 ``FLOP = 2·S·(2·Σ o_l·i_l + Σ_{l>1} o_l·i_l)``.  Elementwise work (sigmoid, residuals) and
 random numbers are not counted: the figure is the matrix work the GEMM roofline bounds.
 
+It is the *nominal* work of the straightforward algorithm: an engine that does less (the
+linear network's step through the count-weighted 12×12 input moment, say) gets an
+*effective* rate from it, which may exceed what its own products achieve.
+
 For the nonlinear network (12→20→10, N = 440, 200 weights past the first layer) and
 S = 1000 this is 2.16 MFLOP, the figure quoted in issue 6; for the linear network
 (12→10, N = 120) it is 0.48 MFLOP.
