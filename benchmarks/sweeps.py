@@ -54,10 +54,13 @@ def short_protocol(base: Any, steps: int, measure: bool = True) -> Any:
     )
 
 
-def _three_part_cost(run: Any, steps: int, full_steps: int) -> dict[str, Any]:
-    """Per-step cost, set-up and measurement cost of ``run(k, measure)``, and the full-sweep estimate."""
-    cost = step_cost(lambda k: run(k, False), long_steps=steps, short_steps=steps // 2)
-    with_measure_s = wall_time(lambda: run(steps, True))
+def _three_part_cost(run: Any, steps: int, full_steps: int, repeats: int = 1) -> dict[str, Any]:
+    """Per-step cost, set-up and measurement cost of ``run(k, measure)``, and the full-sweep estimate.
+
+    Each timing is the minimum of ``repeats`` runs (noise on a shared machine only adds time).
+    """
+    cost = step_cost(lambda k: run(k, False), long_steps=steps, short_steps=steps // 2, repeats=repeats)
+    with_measure_s = min(wall_time(lambda: run(steps, True)) for _ in range(repeats))
     measure_s = max(0.0, with_measure_s - cost.long_s)
     return {
         "steps_timed": [cost.short_steps, cost.long_steps, steps],
@@ -83,6 +86,7 @@ def sweep_timings(
     baseline_networks: int | None = BASELINE_NETWORKS,
     gemm_gflops_f32: float | None = None,
     workers: int | None = None,
+    repeats: int = 2,
 ) -> dict[str, Any]:
     """Per-step cost, extrapolated full sweep, throughput and the measured speed-up over the loop.
 
@@ -90,7 +94,8 @@ def sweep_timings(
     sweep).  The reference loop runs ``baseline_networks`` of the networks (None = all) and
     its times are scaled linearly to all of them.  ``baseline_speedup`` compares the two
     extrapolated full sweeps (same steps, same measurements); ``baseline_speedup_at_steps``
-    the measured totals at ``steps`` steps, where set-up weighs far more.
+    the measured totals at ``steps`` steps, where set-up weighs far more.  The batched runs
+    are timed ``repeats`` times each (minimum kept); the slow reference loop once.
     """
     from numerics.dynamics import simulate, simulate_reference
 
@@ -108,7 +113,7 @@ def sweep_timings(
     # untimed warm-up on two networks: first-call imports and caches are not per-sweep costs
     warm = runs.take(np.arange(min(2, b)))
     simulate(arch, warm, short_protocol(protocol, steps // 2), seed, **kwargs)
-    parts = _three_part_cost(batched, steps, full_steps)
+    parts = _three_part_cost(batched, steps, full_steps, repeats=repeats)
     flop = flops_per_network_step(arch, protocol.batch_size)
     gflops = flop * b / parts["s_per_step"] / 1e9
     out: dict[str, Any] = {

@@ -51,13 +51,16 @@ class StepCost:
         return self.overhead_s + steps * self.per_step_s
 
 
-def step_cost(run: Callable[[int], object], long_steps: int, short_steps: int | None = None) -> StepCost:
+def step_cost(
+    run: Callable[[int], object], long_steps: int, short_steps: int | None = None, repeats: int = 1
+) -> StepCost:
     """Per-step cost and fixed overhead of ``run(steps)`` from runs of two lengths.
 
     ``per_step = (T(long) - T(short)) / (long - short)`` separates set-up (initialisation,
     steady-state measurements) from the per-step cost, so that extrapolating to 8000 steps
-    does not multiply the set-up.  If noise makes the difference non-positive, the
-    conservative ``T(long) / long`` is used and ``method`` says so.
+    does not multiply the set-up.  Each length is timed ``repeats`` times, interleaved, and
+    the minimum kept (other processes only ever add time).  If noise still makes the
+    difference non-positive, the conservative ``T(long) / long`` is used and ``method`` says so.
     """
     if long_steps < 2:
         raise ValueError(f"long_steps must be >= 2, got {long_steps}")
@@ -65,8 +68,12 @@ def step_cost(run: Callable[[int], object], long_steps: int, short_steps: int | 
         short_steps = max(1, long_steps // 4)
     if not 1 <= short_steps < long_steps:
         raise ValueError(f"need 1 <= short_steps < long_steps, got {short_steps}, {long_steps}")
-    t_short = wall_time(lambda: run(short_steps))
-    t_long = wall_time(lambda: run(long_steps))
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    t_short = t_long = float("inf")
+    for _ in range(repeats):
+        t_short = min(t_short, wall_time(lambda: run(short_steps)))
+        t_long = min(t_long, wall_time(lambda: run(long_steps)))
     per_step = (t_long - t_short) / (long_steps - short_steps)
     if per_step > 0:
         overhead = max(0.0, t_short - short_steps * per_step)

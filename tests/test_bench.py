@@ -66,6 +66,11 @@ def test_best_of_and_step_cost() -> None:
     assert cost.extrapolate(8000) >= cost.extrapolate(8)
     with pytest.raises(ValueError, match="short_steps"):
         step_cost(run, long_steps=4, short_steps=4)
+    lengths: list[int] = []
+    step_cost(lengths.append, long_steps=6, short_steps=3, repeats=2)
+    assert lengths == [3, 6, 3, 6]  # interleaved repeats, minimum of each kept
+    with pytest.raises(ValueError, match="repeats"):
+        step_cost(run, long_steps=4, repeats=0)
 
 
 def test_machine_info_names_cpu_cores_and_blas() -> None:
