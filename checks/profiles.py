@@ -141,6 +141,6 @@ for _p in PROFILES.values():
     settings.register_profile(f"plasticity-{_p.name}", hypothesis_settings(_p))
 
 
-def with_overrides(profile: Profile, **changes: int) -> Profile:
+def with_overrides(profile: Profile, **changes: int | tuple[float, ...]) -> Profile:
     """A copy of ``profile`` with some budgets changed (used by tests to stay small)."""
     return replace(profile, **changes)
