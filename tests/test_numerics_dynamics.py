@@ -326,3 +326,33 @@ def test_bad_fluctuation_mask_raises_value_error() -> None:
 
 def replace_mask(fm) -> D.Protocol:  # noqa: ANN001
     return D.Protocol(steps=40, window=10, settle_window=10, measure_every=5, fluct_mask=fm)
+
+
+@pytest.mark.parametrize("network", ["nonlinear", "linear"])
+def test_c_norm_equals_the_applied_compensation(network: str) -> None:
+    """c_norm = mean over the window of ‖w_{t+1} − w_t − Δε_t‖, with Δε_t rebuilt from the run's stream."""
+    arch = networks.architecture(network)
+    n = arch.n_weights
+    runs = D.Runs(np.full(3, 0.5), np.array([0.3, 1.0, 2.0]), np.array([0.5, 1.0, 3.0]), np.arange(3))
+    k = D.DRAW_BLOCK
+    proto = D.Protocol(steps=2 * k, window=k, settle_window=k, measure_every=0)
+    res = D.simulate(arch, runs, proto, seed=4, track=np.arange(n))
+    w = np.concatenate([res.tracked.astype(np.float64), res.weights[:, None].astype(np.float64)], axis=1)
+    for j, rid in enumerate(runs.run_id):
+        g = D.run_generator(4, rid)  # replay the stream: teacher, z, inputs, then two draw blocks
+        networks.init_weights(arch, g, np.float32)
+        g.standard_normal()
+        g.standard_normal((arch.sizes[0], proto.n_inputs), dtype=np.float32)
+        dr = D._Draws(g, n, proto.n_inputs, proto.batch_size, True)
+        dr.refill()
+        dr.refill()  # the second block = the steady window
+        xi = dr.xi.astype(np.float64)
+        eps = runs.eps_norm[j] * xi / np.linalg.norm(xi, axis=1, keepdims=True)
+        dc = np.diff(w[j], axis=0)[-proto.window :] - eps
+        # float32 storage rounds each entry by ≤ eps/2·|w| (|w| ≲ 1): ≤ √N·eps on the norm of ~‖Δc‖
+        # (twice: w_t and w_{t+1}); the step's own float32 products add ~1e-7 relative
+        np.testing.assert_allclose(
+            res.c_norm[j], np.linalg.norm(dc, axis=1).mean(), rtol=1e-5, atol=np.sqrt(n) * F32_EPS
+        )
+    ref = D.simulate_reference(arch, runs, proto, seed=4)
+    np.testing.assert_allclose(ref.c_norm, res.c_norm, rtol=1e-4)  # float32 trajectories, 32 steps
