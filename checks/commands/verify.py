@@ -8,8 +8,8 @@ import sys
 from checks.profiles import PROFILES
 
 HELP = (
-    "Check every claim of the theory (closed forms vs Monte Carlo and numerics, inequalities, "
-    "simulations, expected counterexamples) and print a verdict table."
+    "check every claim of the theory (closed forms vs Monte Carlo and numerics, inequalities, "
+    "simulations, expected counterexamples) and print a verdict table"
 )
 
 
