@@ -199,7 +199,7 @@ def _fake_summary(g_min: float, fp: float, se: float = 0.01, h: float = 0.05, q_
 def test_noise_claim_fails_when_the_simulated_best_ratio_does_not_rise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import checks.claims as C
+    import checks.claims.simulation as C  # the module whose global the claims call
 
     def flat(nts, ratios, reps, steps, fluct_mask=None):  # noqa: ANN001, ANN202, ARG001
         s = _fake_summary(g_min=0.2, fp=0.2 if nts < 5 else 0.97)  # prediction rises, simulation not
@@ -214,7 +214,7 @@ def test_noise_claim_fails_when_the_simulated_best_ratio_does_not_rise(
 
 
 def test_noise_claim_fails_when_the_prediction_exceeds_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    import checks.claims as C
+    import checks.claims.simulation as C  # the module whose global the claims call
 
     def above(nts, ratios, reps, steps, fluct_mask=None):  # noqa: ANN001, ANN202, ARG001
         s = _fake_summary(
@@ -229,7 +229,7 @@ def test_noise_claim_fails_when_the_prediction_exceeds_1(monkeypatch: pytest.Mon
 
 
 def test_confined_claim_fails_when_the_best_ratio_does_not_drop(monkeypatch: pytest.MonkeyPatch) -> None:
-    import checks.claims as C
+    import checks.claims.simulation as C  # the module whose global the claims call
 
     def same(nts, ratios, reps, steps, fluct_mask=None):  # noqa: ANN001, ANN202, ARG001
         # Q[Δε] and the prediction drop under confinement, the simulated minimiser does not;

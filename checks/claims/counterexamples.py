@@ -1,0 +1,100 @@
+"""Claims that are not universal: Hypothesis must find (and shrink) a counterexample."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks import strategies as cs
+from checks.claims.helpers import _cond, _f, _gradient_Q, _rounding_tol, cf
+from checks.claims.registry import Outcome, claim, search_counterexample
+from checks.profiles import Profile
+
+# --------------------------------------------------------------------------- expected counterexamples
+
+
+@claim(
+    "counterexample_flat_projections",
+    "Q[∇F] ≥ Tr/N is not universal: with w − w* biased towards flat directions Q[∇F] < Tr/N "
+    "and gradient compensation should outcompete fluctuations",
+    conditions=("quadratic F, ∇²F ≻ 0", "projections biased to flat eigen-directions"),
+    expected="counterexample expected",
+    tags=("counterexample",),
+)
+def _cex_flat(profile: Profile) -> Outcome:
+    strategy = cs.quadratic_states(cs.dimensions(2, profile.max_dim), bias="flat")
+
+    def values(state: cs.QuadraticState) -> tuple[float, float]:
+        return _gradient_Q(state), state.hessian.trace_over_n
+
+    def is_cex(state: cs.QuadraticState) -> bool:
+        q, tr_n = values(state)
+        return q < tr_n * (1 - _rounding_tol(state.hessian.n, _cond(state.hessian.eigvals)))
+
+    def describe(state: cs.QuadraticState) -> dict[str, Any]:
+        q, tr_n = values(state)
+        return {
+            "eigvals": state.hessian.eigvals,
+            "c": state.c,
+            "Q_gradient": q,
+            "eq13": _f(cf("Q_gradient_quadratic")(state.hessian.eigvals, state.c)),
+            "trace_over_n": tr_n,
+            "eq9a_ratio": _f(cf("steady_state_ratio")(tr_n, q)),
+        }
+
+    return search_counterexample(
+        strategy,
+        is_cex,
+        describe,
+        profile,
+        tolerance="Q[∇F] < Tr/N beyond 100·N·κ·ε relative rounding",
+        margin=lambda s: (values(s)[0] - values(s)[1]) / values(s)[1],
+    )
+
+
+@claim(
+    "counterexample_indefinite",
+    "Eq 9 does not apply everywhere: at a state with an indefinite Hessian Q[∇F] or Tr/N can be "
+    "≤ 0, and the closed form refuses it (its conditions are violated) instead of returning a number",
+    conditions=("∇²F indefinite",),
+    expected="counterexample expected",
+    tags=("counterexample",),
+)
+def _cex_indefinite(profile: Profile) -> Outcome:
+    strategy = cs.quadratic_states(cs.dimensions(2, profile.max_dim), kind="indefinite", bias="random")
+
+    def values(state: cs.QuadraticState) -> tuple[float, float]:
+        return _gradient_Q(state), state.hessian.trace_over_n
+
+    def is_cex(state: cs.QuadraticState) -> bool:
+        q, tr_n = values(state)
+        return min(q, tr_n) <= 0
+
+    def describe(state: cs.QuadraticState) -> dict[str, Any]:
+        q, tr_n = values(state)
+        try:
+            value = _f(cf("steady_state_ratio")(tr_n, q))
+            refused = None
+        except ValueError as exc:
+            value, refused = None, str(exc)
+        return {
+            "eigvals": state.hessian.eigvals,
+            "c": state.c,
+            "Q_gradient": q,
+            "trace_over_n": tr_n,
+            "eq9a_value": value,
+            "eq9a_refused": refused,
+        }
+
+    out = search_counterexample(
+        strategy,
+        is_cex,
+        describe,
+        profile,
+        tolerance="exact sign test: min(Q[∇F], Tr/N) ≤ 0",
+        margin=lambda s: min(values(s)),
+    )
+    if out.ok and out.evidence.get("eq9a_refused") is None:
+        # the closed form silently evaluated outside its conditions: that is a failure
+        out.ok = False
+        out.evidence["note"] = "steady_state_ratio returned a value where its conditions fail"
+    return out

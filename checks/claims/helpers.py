@@ -1,0 +1,63 @@
+"""Numeric helpers shared by the claim checks: the closed-form lookup, Q[v], isotropic
+directions, and the rounding allowances the tolerances are built from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from checks import strategies as cs
+
+#: z-score for Monte Carlo comparisons.  Each example is one two-sided test; at z = 5 a
+#: correct closed form fails one example with probability 5.7e-7, so even the thorough
+#: profile's thousands of examples keep the family-wise false-alarm rate below 1e-3.
+Z_MC = 5.0
+EPS = float(np.finfo(float).eps)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def cf(name: str) -> Callable[..., np.ndarray]:
+    """The validated closed form ``name``, looked up at call time (so tests can mutate it)."""
+    from derivations import closed_forms
+
+    return getattr(closed_forms, name)
+
+
+def _f(x: Any) -> float:
+    return float(np.asarray(x))
+
+
+def quad_Q(H: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Q[v] = vᵀHv/‖v‖² for rows of V, through the eq5 closed form (``curvature_Q``)."""
+    V = np.atleast_2d(V)
+    vHv = np.einsum("ki,ij,kj->k", V, H, V)
+    return np.asarray(cf("curvature_Q")(vHv, np.linalg.norm(V, axis=1)))
+
+
+def _gradient_Q(state: cs.QuadraticState) -> float:
+    """Q[∇F] of a quadratic state, through the eq5 closed form."""
+    return float(quad_Q(state.hessian.H, state.grad)[0])
+
+
+def sphere(rng: np.random.Generator, k: int, n: int, radius: float = 1.0) -> np.ndarray:
+    """k points uniform on the sphere of the given radius in R^n (isotropic directions)."""
+    z = rng.standard_normal((k, n))
+    return radius * z / np.linalg.norm(z, axis=1, keepdims=True)
+
+
+def _rounding_tol(n: int, cond: float) -> float:
+    """Relative float64 error allowance for Q computed from H = U diag(λ) Uᵀ.
+
+    Forming H and vᵀHv costs O(N) roundings each of relative size ε relative to
+    λ_max‖v‖²; relative to Q ≥ λ_min that is N·κ(H)·ε.  A factor 100 covers the constants.
+    """
+    return 100.0 * n * max(cond, 1.0) * EPS
+
+
+def _cond(lam: np.ndarray) -> float:
+    a = np.abs(lam)
+    return float(a.max() / a[a > 0].min()) if np.any(a > 0) else 1.0

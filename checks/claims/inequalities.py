@@ -1,0 +1,322 @@
+"""Claims that are inequalities and orderings: eq12 (isotropic Q), eq13, eq14, the ordering
+condition, Newton's and zeroth-order rules, and the noisy-gradient interpolation and large-N limit."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from checks import strategies as cs
+from checks.claims.helpers import EPS, Z_MC, _cond, _f, _gradient_Q, _rounding_tol, cf, quad_Q, sphere
+from checks.claims.registry import Outcome, check_property, claim
+from checks.profiles import Profile
+
+
+@claim(
+    "eq12_isotropic_Q",
+    "E[Q[Δε]] over isotropic directions is Tr(∇²F)/N (eq12)",
+    conditions=("Δε isotropic, independent of ∇²F",),
+    tags=("closed form", "monte carlo"),
+)
+def _eq12_isotropic_Q(profile: Profile) -> Outcome:
+    strategy = st.tuples(
+        st.one_of(
+            cs.hessians(cs.dimensions(2, profile.max_dim), kind="positive definite"),
+            cs.hessians(cs.dimensions(2, profile.max_dim), kind="indefinite"),
+        ),
+        cs.seeds(),
+    )
+
+    def evaluate(example: Any) -> tuple[float, dict[str, Any]]:
+        hess, seed = example
+        rng = np.random.default_rng(seed)
+        q = quad_Q(hess.H, sphere(rng, profile.mc_samples, hess.n))
+        mean, se = float(q.mean()), float(q.std(ddof=1) / math.sqrt(q.size))
+        closed = _f(cf("expected_Q_isotropic")(float(np.trace(hess.H)), hess.n))
+        tol = Z_MC * se + 100 * hess.n * EPS * float(np.max(np.abs(hess.eigvals)))
+        err = abs(mean - closed)
+        return 1.0 - err / tol, {"sampled_mean_Q": mean, "eq12": closed, "standard_error": se}
+
+    return check_property(strategy, evaluate, profile, tolerance=f"{Z_MC:g} standard errors of the mean")
+
+
+@claim(
+    "eq13_quadratic_gradient",
+    "On a quadratic, Q[∇F] = Σλ³c² / Σλ²c² (eq13) for any projections c of w − w*",
+    conditions=("quadratic F", "∇F ≠ 0"),
+    tags=("closed form",),
+)
+def _eq13(profile: Profile) -> Outcome:
+    strategy = cs.quadratic_states(cs.dimensions(2, profile.max_dim), bias="random")
+
+    def evaluate(state: cs.QuadraticState) -> tuple[float, dict[str, Any]]:
+        lam = state.hessian.eigvals
+        numeric = _gradient_Q(state)
+        closed = _f(cf("Q_gradient_quadratic")(lam, state.c))
+        tol = _rounding_tol(lam.size, _cond(lam))
+        err = abs(numeric - closed) / abs(closed)
+        return 1.0 - err / tol, {"numeric_Q": numeric, "eq13": closed, "relative_error": err}
+
+    return check_property(strategy, evaluate, profile, tolerance="100·N·κ(H)·ε relative (float64 rounding)")
+
+
+@claim(
+    "eq14_equal_projections",
+    "With equal projections of w − w* on the eigenvectors, Q[∇F] = Σλ³/Σλ² (eq14) ≥ Tr/N "
+    "(Chebyshev), so gradient compensation's optimal ratio is ≤ 1",
+    conditions=("quadratic F", "∇²F ⪰ 0", "equal projections cᵢ"),
+    expected="holds under condition",
+    tags=("inequality",),
+)
+def _eq14(profile: Profile) -> Outcome:
+    dims = cs.dimensions(2, profile.max_dim)
+    strategy = st.one_of(
+        cs.quadratic_states(dims, bias="equal"),
+        cs.quadratic_states(dims, kind="semidefinite", bias="equal"),
+    )
+
+    def evaluate(state: cs.QuadraticState) -> tuple[float, dict[str, Any]]:
+        lam = state.hessian.eigvals
+        numeric = _gradient_Q(state)
+        closed = _f(cf("Q_gradient_equal_projections")(lam))
+        tr_n = state.hessian.trace_over_n
+        tol = _rounding_tol(lam.size, _cond(lam))
+        m_eq = 1.0 - abs(numeric - closed) / abs(closed) / tol
+        m_ineq = (closed - tr_n) / abs(tr_n) + tol
+        return min(m_eq, m_ineq), {"numeric_Q": numeric, "eq14": closed, "trace_over_n": tr_n}
+
+    return check_property(strategy, evaluate, profile, tolerance="100·N·κ(H)·ε relative (float64 rounding)")
+
+
+@st.composite
+def _ordered_gradients(draw: st.DrawFn, max_dim: int) -> tuple[cs.SymmetricHessian, np.ndarray]:
+    hess = draw(cs.hessians(cs.dimensions(2, max_dim)))
+    d2 = draw(st.lists(st.floats(0.0, 1.0), min_size=hess.n, max_size=hess.n))
+    d = np.sqrt(np.sort(np.asarray(d2)))  # d² non-decreasing along ascending λ
+    if not np.any(d > 0):
+        d[-1] = 1.0
+    return hess, d
+
+
+@claim(
+    "ordering_condition",
+    "If the squared projections dᵢ² of ∇F = M(w − w*) on the eigenvectors increase with λᵢ, "
+    "then Q[∇F] = Σλd²/Σd² (si_mean_hessian) ≥ Tr/N",
+    conditions=("∇²F ⪰ 0", "dᵢ² similarly ordered with λᵢ (Chebyshev's sufficient condition)"),
+    expected="holds under condition",
+    tags=("inequality",),
+)
+def _ordering(profile: Profile) -> Outcome:
+    def evaluate(example: tuple[cs.SymmetricHessian, np.ndarray]) -> tuple[float, dict[str, Any]]:
+        hess, d = example
+        lam = hess.eigvals
+        g = hess.eigvecs @ d
+        numeric = float(quad_Q(hess.H, g)[0])
+        closed = _f(cf("Q_gradient_mean_hessian")(lam, d))
+        tol = _rounding_tol(lam.size, _cond(lam))
+        m_eq = 1.0 - abs(numeric - closed) / abs(closed) / tol
+        m_ineq = (closed - hess.trace_over_n) / hess.trace_over_n + tol
+        evidence = {"numeric_Q": numeric, "si_mean_hessian": closed, "trace_over_n": hess.trace_over_n}
+        return min(m_eq, m_ineq), evidence
+
+    return check_property(
+        _ordered_gradients(profile.max_dim), evaluate, profile, tolerance="100·N·κ(H)·ε relative"
+    )
+
+
+@claim(
+    "newton_independent",
+    "Newton compensation Δc ∝ −(∇²F)⁻¹∇F with M independent of ∇²F (equal projections) has "
+    "Q[Δc] = Σλ⁻¹/Σλ⁻² (si_newton) ≤ Tr/N: compensation should outcompete fluctuations",
+    conditions=("∇²F ≻ 0", "M independent of ∇²F: ∇F projects equally on its eigenvectors"),
+    expected="holds under condition",
+    tags=("inequality",),
+)
+def _newton(profile: Profile) -> Outcome:
+    strategy = cs.hessians(cs.dimensions(2, profile.max_dim), max_condition=1e3)
+
+    def evaluate(hess: cs.SymmetricHessian) -> tuple[float, dict[str, Any]]:
+        lam = hess.eigvals
+        g = hess.eigvecs @ np.full(hess.n, 1.0 / math.sqrt(hess.n))
+        dc = -np.linalg.solve(hess.H, g)
+        numeric = float(quad_Q(hess.H, dc)[0])
+        closed = _f(cf("Q_newton_independent")(lam))
+        cond = _cond(lam)
+        tol = _rounding_tol(lam.size, cond) * cond  # the solve adds a factor κ(H)
+        m_eq = 1.0 - abs(numeric - closed) / abs(closed) / tol
+        m_ineq = (hess.trace_over_n - closed) / hess.trace_over_n + tol
+        evidence = {"numeric_Q": numeric, "si_newton": closed, "trace_over_n": hess.trace_over_n}
+        return min(m_eq, m_ineq), evidence
+
+    return check_property(strategy, evaluate, profile, tolerance="100·N·κ(H)²·ε relative (solve + rounding)")
+
+
+@claim(
+    "zeroth_order",
+    "Zeroth-order (random-direction, REINFORCE-like) compensation has E[Q[Δc]] = Tr/N "
+    "(si_zeroth_order), so its optimal ratio is 1",
+    conditions=("probe direction isotropic, independent of ∇²F",),
+    tags=("closed form", "monte carlo"),
+)
+def _zeroth_order(profile: Profile) -> Outcome:
+    from numerics.landscapes import Quadratic
+    from numerics.rules import zeroth_order
+
+    strategy = st.tuples(cs.quadratic_states(cs.dimensions(2, profile.max_dim)), cs.seeds())
+
+    def evaluate(example: Any) -> tuple[float, dict[str, Any]]:
+        state, seed = example
+        hess = state.hessian
+        land = Quadratic(eigvals=hess.eigvals, eigvecs=hess.eigvecs, w_star=state.w_star)
+        W = np.repeat(state.w[None, :], profile.mc_samples, axis=0)
+        dc = zeroth_order(land, W, np.random.default_rng(seed), 1.0)
+        q = quad_Q(hess.H, dc)
+        mean, se = float(q.mean()), float(q.std(ddof=1) / math.sqrt(q.size))
+        closed = _f(cf("expected_Q_zeroth_order")(float(np.trace(hess.H)), hess.n))
+        tol = Z_MC * se + 100 * hess.n * EPS * float(hess.eigvals.max())
+        return 1.0 - abs(mean - closed) / tol, {
+            "sampled_mean_Q": mean,
+            "si_zeroth_order": closed,
+            "standard_error": se,
+        }
+
+    return check_property(strategy, evaluate, profile, tolerance=f"{Z_MC:g} standard errors of the mean")
+
+
+def _noisy_states(profile: Profile) -> st.SearchStrategy[cs.QuadraticState]:
+    # equal projections (eq14) and steep-biased ones (ordering condition) both give
+    # Q[∇F] ≥ Tr/N = E[Q[ν]], the condition for approaching Q[ν] from above
+    dims = cs.dimensions(2, profile.max_dim)
+    return st.one_of(cs.quadratic_states(dims, bias="equal"), cs.quadratic_states(dims, bias="steep"))
+
+
+#: noise-to-signal ratios ‖ν‖/‖Δc̃‖ at which the interpolation is traced
+NOISE_GRID = np.concatenate([[0.0], np.geomspace(1e-2, 1e3, 16)])
+
+
+@claim(
+    "noisy_interpolation",
+    "Noisy gradient compensation Δc = −γ₁∇̂F + γ₂ν̂: the ratio-of-expectations curvature "
+    "(si_noisy) matches Monte Carlo and moves monotonically from Q[∇F] down to Q[ν] = Tr/N "
+    "as the noise-to-signal ratio γ₂/γ₁ grows",
+    conditions=("ν isotropic, independent of ∇²F", "Q[∇F] ≥ Tr/N (equal or steep-biased projections)"),
+    expected="holds under condition",
+    tags=("closed form", "monte carlo"),
+)
+def _noisy_interpolation(profile: Profile) -> Outcome:
+    from numerics.rules import gammas, noisy_gradient
+
+    strategy = st.tuples(_noisy_states(profile), cs.noise_levels(0.05, 10.0), cs.seeds())
+
+    def evaluate(example: Any) -> tuple[float, dict[str, Any]]:
+        state, rho, seed = example
+        hess = state.hessian
+        g = state.grad
+        q_tilde = float(quad_Q(hess.H, g)[0])
+        q_nu = _f(cf("expected_Q_isotropic")(float(np.trace(hess.H)), hess.n))
+        noisy = cf("Q_noisy_expected")
+        # the curve over the grid: a ratio of expectations with weights γ₁², γ₂²
+        curve = []
+        for r in NOISE_GRID:
+            g1, g2 = gammas(1.0, np.inf if r == 0 else 1.0 / r)
+            curve.append(_f(noisy(float(g1), float(g2), q_tilde, q_nu)))
+        curve = np.asarray(curve)
+        gap = q_tilde - q_nu
+        rtol = _rounding_tol(hess.n, _cond(hess.eigvals))
+        scale = abs(q_tilde) + abs(q_nu)
+        m_mono = float(np.min(curve[:-1] - curve[1:])) / scale + rtol  # non-increasing
+        m_above = float(np.min(curve - q_nu)) / scale + rtol  # never below Q[ν]
+        m_start = 1.0 - abs(curve[0] - q_tilde) / (rtol * scale)  # equals Q[∇F] without noise
+        # at γ₂/γ₁ = 10³ the noise carries weight 1 − 10⁻⁶: within 1e-4 of the gap of Q[ν]
+        m_limit = 1.0 - abs(curve[-1] - q_nu) / (1e-4 * gap + rtol * scale)
+        # Monte Carlo of the ratio of expectations E[ΔcᵀHΔc] / E[‖Δc‖²] at the drawn ratio
+        g1, g2 = gammas(1.0, 1.0 / rho)
+        G = np.repeat(g[None, :], profile.mc_samples, axis=0)
+        dc = noisy_gradient(G, np.random.default_rng(seed), 1.0, 1.0 / rho)
+        num = np.einsum("ki,ij,kj->k", dc, hess.H, dc)
+        den = np.einsum("ki,ki->k", dc, dc)
+        ratio = float(num.mean() / den.mean())
+        # delta method: Var(R̂) ≈ Var(num − R·den) / (M · E[den]²)
+        se = float(np.std(num - ratio * den, ddof=1) / (math.sqrt(num.size) * den.mean()))
+        closed = _f(noisy(float(g1), float(g2), q_tilde, q_nu))
+        m_mc = 1.0 - abs(ratio - closed) / (Z_MC * se + rtol * scale)
+        margins = {
+            "monotone": m_mono,
+            "above_Q_nu": m_above,
+            "start": m_start,
+            "limit": m_limit,
+            "monte_carlo": m_mc,
+        }
+        return min(margins.values()), {
+            "Q_gradient": q_tilde,
+            "Q_nu": q_nu,
+            "curve": curve,
+            "noise_grid": NOISE_GRID,
+            "noise_to_signal": rho,
+            "sampled_ratio_of_expectations": ratio,
+            "si_noisy": closed,
+            "standard_error": se,
+            "margins": margins,
+        }
+
+    return check_property(
+        strategy,
+        evaluate,
+        profile,
+        tolerance=f"MC: {Z_MC:g} delta-method SEs; curve: float64 rounding; limit: 1e-4 of the gap",
+    )
+
+
+@claim(
+    "noisy_large_n",
+    "The sampled mean E[Q[Δc]] of noisy gradient compensation approaches the ratio of "
+    "expectations (si_noisy) as N grows",
+    conditions=("ν isotropic", "spectrum geomspace(0.01, 1, N), equal projections", "γ₂/γ₁ = 1"),
+    expected="holds under condition",
+    tags=("monte carlo",),
+)
+def _noisy_large_n(profile: Profile) -> Outcome:
+    from numerics.rules import gammas, noisy_gradient
+
+    rng = np.random.default_rng(20210)
+    sizes = (8, 64, 512)
+    g1, g2 = gammas(1.0, 1.0)
+    rows = []
+    for n in sizes:
+        lam = np.geomspace(0.01, 1.0, n)
+        # rotation invariance: work in the eigenbasis, H = diag(λ), projections equal
+        g = lam * np.full(n, 1.0 / math.sqrt(n))
+        dc = noisy_gradient(np.repeat(g[None, :], profile.mc_samples, axis=0), rng, 1.0, 1.0)
+        q = np.asarray(cf("curvature_Q")(np.einsum("ki,i,ki->k", dc, lam, dc), np.linalg.norm(dc, axis=1)))
+        q_tilde = _f(cf("Q_gradient_equal_projections")(lam))
+        q_nu = _f(cf("expected_Q_isotropic")(float(lam.sum()), n))
+        roe = _f(cf("Q_noisy_expected")(float(g1), float(g2), q_tilde, q_nu))
+        mean, se = float(q.mean()), float(q.std(ddof=1) / math.sqrt(q.size))
+        rows.append(
+            {
+                "n": n,
+                "sampled_mean_Q": mean,
+                "si_noisy": roe,
+                "gap": mean - roe,
+                "standard_error": se,
+                "relative_gap": (mean - roe) / roe,
+            }
+        )
+    margins = []
+    for a, b in zip(rows[:-1], rows[1:], strict=True):
+        # |gap| must not grow with N beyond Z_MC combined standard errors
+        slack = abs(a["gap"]) - abs(b["gap"]) + Z_MC * math.hypot(a["standard_error"], b["standard_error"])
+        margins.append(slack / abs(rows[0]["si_noisy"]))
+    # and the largest N is strictly closer than the smallest (relative to the smallest gap)
+    margins.append((abs(rows[0]["gap"]) - abs(rows[-1]["gap"])) / abs(rows[0]["gap"]))
+    worst = float(min(margins))
+    return Outcome(
+        ok=worst >= 0,
+        examples=len(sizes),
+        worst_margin=worst,
+        tolerance=f"successive |gap| may not grow by more than {Z_MC:g} combined standard errors",
+        evidence={"by_n": rows},
+    )

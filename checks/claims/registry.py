@@ -1,0 +1,297 @@
+"""The claims registry: :class:`Claim`, :class:`Verdict`, :class:`Outcome`, the ``@claim``
+decorator, and the two Hypothesis drivers every check runs through."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+import traceback
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import find, given, seed
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
+
+from checks.profiles import Profile, get_profile, hypothesis_settings
+
+__all__ = [
+    "CLAIMS",
+    "EXPECTATIONS",
+    "VERDICTS",
+    "Claim",
+    "Verdict",
+    "claim",
+    "get_claim",
+    "ids",
+]
+
+EXPECTATIONS = ("holds", "holds under condition", "counterexample expected")
+VERDICTS = ("holds", "holds under condition", "counterexample found", "FAILED")
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one claim, with the numbers that back it."""
+
+    id: str
+    statement: str
+    conditions: tuple[str, ...]
+    expected: str
+    verdict: str
+    examples: int
+    worst_margin: float | None
+    tolerance: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    counterexample: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict == "FAILED"
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of this verdict (keys fixed by ARCHITECTURE.md, plus extras)."""
+        return {
+            "id": self.id,
+            "statement": self.statement,
+            "conditions": list(self.conditions),
+            "expected": self.expected,
+            "verdict": self.verdict,
+            "examples": self.examples,
+            "worst_margin": _jsonable(self.worst_margin),
+            "tolerance": self.tolerance,
+            "evidence": _jsonable(self.evidence),
+            "counterexample": self.counterexample,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_jsonable(v) for v in x.tolist()]
+    if isinstance(x, np.bool_ | bool):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, float | np.floating):
+        v = float(x)
+        return v if math.isfinite(v) else str(v)  # JSON has no inf/nan
+    return x
+
+
+@dataclass
+class Outcome:
+    """What a check function returns; :meth:`Claim.check` turns it into a :class:`Verdict`."""
+
+    ok: bool
+    examples: int
+    worst_margin: float | None
+    tolerance: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    counterexample: str | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the theory: statement, conditions, expectation, and its check."""
+
+    id: str
+    statement: str
+    conditions: tuple[str, ...]
+    expected: str
+    run: Callable[[Profile], Outcome]
+    tags: tuple[str, ...] = ()
+
+    def check(self, profile: str | Profile = "ci") -> Verdict:
+        """Run the check under ``profile`` and classify the outcome.
+
+        An exception inside a check (a closed form missing, a simulation refusing its
+        input) is a FAILED verdict carrying the error, never a crash of the whole run.
+        """
+        prof = get_profile(profile)
+        start = time.perf_counter()
+        global _CURRENT_SEED
+        _CURRENT_SEED = zlib.crc32(self.id.encode())
+        try:
+            out = self.run(prof)
+        except Exception as exc:  # noqa: BLE001 - reported as the verdict's evidence
+            tb = traceback.extract_tb(exc.__traceback__)
+            where = f"{tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
+            out = Outcome(
+                ok=False,
+                examples=0,
+                worst_margin=None,
+                tolerance="n/a",
+                evidence={"error": f"{type(exc).__name__}: {exc}", "where": where},
+            )
+        if self.expected == "counterexample expected":
+            verdict = "counterexample found" if out.ok and out.counterexample else "FAILED"
+        else:
+            verdict = self.expected if out.ok else "FAILED"
+        return Verdict(
+            id=self.id,
+            statement=self.statement,
+            conditions=self.conditions,
+            expected=self.expected,
+            verdict=verdict,
+            examples=out.examples,
+            worst_margin=out.worst_margin,
+            tolerance=out.tolerance,
+            evidence=out.evidence,
+            counterexample=out.counterexample,
+            seconds=time.perf_counter() - start,
+        )
+
+
+CLAIMS: dict[str, Claim] = {}
+
+#: Hypothesis seed of the claim being checked (crc32 of its id), so that each claim's
+#: examples depend only on the claim and the profile, never on which claims ran before it
+_CURRENT_SEED = 0
+
+
+def claim(
+    claim_id: str,
+    statement: str,
+    *,
+    conditions: Iterable[str] = (),
+    expected: str = "holds",
+    tags: Iterable[str] = (),
+) -> Callable[[Callable[[Profile], Outcome]], Callable[[Profile], Outcome]]:
+    """Register the decorated check function as the claim ``claim_id``."""
+    if expected not in EXPECTATIONS:
+        raise ValueError(f"expected must be one of {EXPECTATIONS}; got {expected!r}")
+
+    def register(fn: Callable[[Profile], Outcome]) -> Callable[[Profile], Outcome]:
+        if claim_id in CLAIMS:
+            raise RuntimeError(f"claim {claim_id!r} registered twice")
+        CLAIMS[claim_id] = Claim(claim_id, statement, tuple(conditions), expected, fn, tuple(tags))
+        return fn
+
+    return register
+
+
+def ids() -> list[str]:
+    """Ids of every registered claim, in registration (document) order."""
+    return list(CLAIMS)
+
+
+def get_claim(claim_id: str) -> Claim:
+    """The claim with this id; an unknown id is a ValueError listing the known ones."""
+    if claim_id not in CLAIMS:
+        raise ValueError(f"unknown claim id {claim_id!r}; known claims: {', '.join(CLAIMS)}")
+    return CLAIMS[claim_id]
+
+
+class _Violation(Exception):
+    def __init__(self, example: Any, margin: float, evidence: dict[str, Any]):
+        super().__init__(f"margin {margin:.3g}")
+        self.example = example
+        self.margin = margin
+        self.evidence = evidence
+
+
+def check_property(
+    strategy: st.SearchStrategy[Any],
+    evaluate: Callable[[Any], tuple[float, dict[str, Any]]],
+    profile: Profile,
+    *,
+    tolerance: str,
+    max_examples: int | None = None,
+) -> Outcome:
+    """Run ``evaluate`` (example → (margin, evidence)) over Hypothesis examples.
+
+    A negative margin is a violation: Hypothesis shrinks it and the shrunk example and its
+    evidence are returned as the counterexample.  Otherwise the worst (smallest) margin
+    seen and that example's evidence are reported.
+    """
+    state: dict[str, Any] = {"n": 0, "worst": math.inf, "evidence": {}}
+
+    @seed(_CURRENT_SEED)
+    @hypothesis_settings(profile, max_examples=max_examples, derandomize=False)
+    @given(strategy)
+    def prop(example: Any) -> None:
+        margin, evidence = evaluate(example)
+        state["n"] += 1
+        if not math.isfinite(margin):
+            raise _Violation(example, -math.inf, {**evidence, "note": "non-finite margin"})
+        if margin < state["worst"]:
+            state["worst"], state["evidence"] = margin, evidence
+        if margin < 0:
+            raise _Violation(example, margin, evidence)
+
+    try:
+        prop()
+    except _Violation as v:
+        return Outcome(
+            ok=False,
+            examples=state["n"],
+            worst_margin=v.margin,
+            tolerance=tolerance,
+            evidence=v.evidence,
+            counterexample=repr(v.example),
+        )
+    return Outcome(
+        ok=True,
+        examples=state["n"],
+        worst_margin=state["worst"],
+        tolerance=tolerance,
+        evidence=state["evidence"],
+    )
+
+
+def search_counterexample(
+    strategy: st.SearchStrategy[Any],
+    is_counterexample: Callable[[Any], bool],
+    describe: Callable[[Any], dict[str, Any]],
+    profile: Profile,
+    *,
+    tolerance: str,
+    margin: Callable[[Any], float],
+) -> Outcome:
+    """Let Hypothesis find and shrink an example where a non-universal claim fails.
+
+    ``ok`` is True when one is found (the expected outcome); the shrunk example, its
+    evidence and its margin (negative: by how much the claim fails there) are reported.
+    """
+    count = [0]
+
+    def condition(example: Any) -> bool:
+        count[0] += 1
+        return bool(is_counterexample(example))
+
+    try:
+        found = find(
+            strategy,
+            condition,
+            settings=hypothesis_settings(profile, search=True, derandomize=False),
+            random=random.Random(_CURRENT_SEED),
+        )
+    except NoSuchExample:
+        return Outcome(
+            ok=False,
+            examples=count[0],
+            worst_margin=None,
+            tolerance=tolerance,
+            evidence={"note": f"no counterexample in {count[0]} examples"},
+        )
+    return Outcome(
+        ok=True,
+        examples=count[0],
+        worst_margin=margin(found),
+        tolerance=tolerance,
+        evidence=describe(found),
+        counterexample=repr(found),
+    )
