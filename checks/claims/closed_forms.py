@@ -4,6 +4,7 @@ against Monte Carlo, eq6 against numeric minimisation, eq9a/eq9b against root fi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,23 @@ def _mc_dF(example: Any, profile: Profile) -> dict[str, Any]:
     }
 
 
+def _check_mc_dF(
+    profile: Profile,
+    compare: Callable[[dict[str, Any]], tuple[float, dict[str, Any]]],
+    *,
+    tolerance: str,
+) -> Outcome:
+    """Run ``compare`` (a sampled-ΔF record → margin, evidence) over the Monte Carlo examples;
+    the evidence also carries the sample count and N."""
+
+    def evaluate(example: Any) -> tuple[float, dict[str, Any]]:
+        d = _mc_dF(example, profile)
+        margin, evidence = compare(d)
+        return margin, {**evidence, "samples": d["dF"].size, "n": d["n"]}
+
+    return check_property(_mc_setup(profile), evaluate, profile, tolerance=tolerance)
+
+
 @claim(
     "eq8_monte_carlo",
     "The sampled mean of ΔF over isotropic fluctuations Δε matches eq8's E[ΔF] "
@@ -64,8 +82,7 @@ def _mc_dF(example: Any, profile: Profile) -> dict[str, Any]:
     tags=("closed form", "monte carlo"),
 )
 def _eq8_monte_carlo(profile: Profile) -> Outcome:
-    def evaluate(example: Any) -> tuple[float, dict[str, Any]]:
-        d = _mc_dF(example, profile)
+    def compare(d: dict[str, Any]) -> tuple[float, dict[str, Any]]:
         q_eps = _f(cf("expected_Q_isotropic")(d["trace_H"], d["n"]))
         expected = _f(cf("expected_dF")(d["c_norm"], d["grad_dot_chat"], d["eps_norm"], d["Q_c"], q_eps))
         var = _f(cf("var_dF")(d["eps_norm"], d["a_norm"], d["trace_H"], d["trace_H2"], d["n"]))
@@ -81,15 +98,10 @@ def _eq8_monte_carlo(profile: Profile) -> Outcome:
             "eq8": expected,
             "standard_error": se,
             "error_in_se": err / se if se > 0 else 0.0,
-            "samples": m,
-            "n": d["n"],
         }
 
-    return check_property(
-        _mc_setup(profile),
-        evaluate,
-        profile,
-        tolerance=f"{Z_MC:g} standard errors of the mean from var_dF (+ float64 rounding)",
+    return _check_mc_dF(
+        profile, compare, tolerance=f"{Z_MC:g} standard errors of the mean from var_dF (+ float64 rounding)"
     )
 
 
@@ -100,8 +112,7 @@ def _eq8_monte_carlo(profile: Profile) -> Outcome:
     tags=("closed form", "monte carlo"),
 )
 def _var_dF_monte_carlo(profile: Profile) -> Outcome:
-    def evaluate(example: Any) -> tuple[float, dict[str, Any]]:
-        d = _mc_dF(example, profile)
+    def compare(d: dict[str, Any]) -> tuple[float, dict[str, Any]]:
         var = _f(cf("var_dF")(d["eps_norm"], d["a_norm"], d["trace_H"], d["trace_H2"], d["n"]))
         x = d["dF"] - d["dF"].mean()
         m = x.size
@@ -114,15 +125,10 @@ def _var_dF_monte_carlo(profile: Profile) -> Outcome:
             "sample_variance": s2,
             "var_dF": var,
             "standard_error": se,
-            "samples": m,
-            "n": d["n"],
         }
 
-    return check_property(
-        _mc_setup(profile),
-        evaluate,
-        profile,
-        tolerance=f"{Z_MC:g} standard errors of the sample variance (4th moment estimated)",
+    return _check_mc_dF(
+        profile, compare, tolerance=f"{Z_MC:g} standard errors of the sample variance (4th moment estimated)"
     )
 
 

@@ -222,6 +222,13 @@ def _network_sweep(
     return out
 
 
+def _finite_margins(margins: dict[str, float]) -> tuple[dict[str, float], float]:
+    """The margins with a non-finite one (a prediction with no fixed point on the grid: NaN)
+    made −inf, so that it is a failure, never a pass; and the worst of them."""
+    margins = {k: m if math.isfinite(m) else -math.inf for k, m in margins.items()}
+    return margins, float(min(margins.values()))
+
+
 def _eq9a(q_eps: np.ndarray, q_c: np.ndarray) -> np.ndarray:
     """eq9a's √(Q[Δε]/Q[Δc]) through the validated closed form; NaN where it does not apply
     (a Q not finite or not positive)."""
@@ -441,9 +448,7 @@ def _sim_confined(profile: Profile) -> Outcome:
         layer["self_consistent_eq9a_se"] / fp_lay + every["self_consistent_eq9a_se"] / fp_all
     )
     margins["in_proportion"] = 1 - abs(sim_prop - pred_prop) / tol
-    # a prediction with no fixed point on the grid (NaN) is a failure, never a pass
-    margins = {k: m if math.isfinite(m) else -math.inf for k, m in margins.items()}
-    worst = float(min(margins.values()))
+    margins, worst = _finite_margins(margins)
 
     def row(s: dict[str, Any]) -> dict[str, Any]:
         keys = (
@@ -525,9 +530,7 @@ def _sim_network_noise(profile: Profile) -> Outcome:
     # Q[ν] = Tr/N from above when Q[∇F] ≥ Tr/N)
     fp_hi, se_hi = hi["self_consistent_eq9a"], hi["self_consistent_eq9a_se"]
     margins["prediction_at_most_1"] = (1 - fp_hi) / (3 * se_hi) + 1
-    # a prediction with no fixed point on the grid (NaN) is a failure, never a pass
-    margins = {k: m if math.isfinite(m) else -math.inf for k, m in margins.items()}
-    worst = float(min(margins.values()))
+    margins, worst = _finite_margins(margins)
     keys = (
         "noise_to_signal self_consistent_eq9a self_consistent_eq9a_se grad_norm_minimiser "
         "grad_norm_minimiser_se grid_step loss_minimiser loss_minimiser_se "
