@@ -17,8 +17,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derivations.core import Result, get
-from derivations.curvature import ArrayShapes
+from derivations.arrays import ArrayShapes
+from derivations.core import Result, _sign_requirement, get
 
 __all__ = ["evaluate_mp"]
 
@@ -50,19 +50,6 @@ def _as_object_array(value: Any, rid: str, name: str) -> np.ndarray:
     out = np.empty(arr.shape, dtype=object)
     out.reshape(-1)[:] = flat if flat else []
     return out
-
-
-def _sign_check(arg: sp.Basic) -> tuple[str, Any] | None:
-    sym = arg.label if isinstance(arg, sp.IndexedBase) else arg
-    if sym.is_positive:
-        return "positive", lambda x: x > 0
-    if sym.is_nonnegative:
-        return "non-negative", lambda x: x >= 0
-    if sym.is_negative:
-        return "negative", lambda x: x < 0
-    if sym.is_nonpositive:
-        return "non-positive", lambda x: x <= 0
-    return None
 
 
 def _expand_sums(expr: sp.Basic, length: int | None) -> sp.Basic:
@@ -124,7 +111,7 @@ def evaluate_mp(result_id: str, dps: int = 50, **kwargs: Any) -> mpmath.mpf | li
             vals = values[nm].reshape(-1)
             if not all(mpmath.isfinite(x) for x in vals):
                 raise ValueError(f"{result.id}: argument {nm} must be finite (got NaN or inf)")
-            sign = _sign_check(arg)
+            sign = _sign_requirement(arg)
             if sign is not None and not all(sign[1](x) for x in vals):
                 raise ValueError(f"{result.id}: argument {nm} must be {sign[0]}")
         arrays = [a for a in result.args if isinstance(a, sp.IndexedBase)]
