@@ -10,28 +10,19 @@ import argparse
 import sys
 from pathlib import Path
 
+from checks.commands import add_scale_options
+
 HELP = "rerun Figure 1, 5 or 5s1 of the paper (quick or paper scale) and write PNG/PDF, CSV and JSON"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `plasticity figure`."""
     parser.add_argument("figure", metavar="FIGURE", help="which figure: 1, 5 or 5s1")
-    scale = parser.add_mutually_exclusive_group()
-    scale.add_argument(
-        "--quick",
-        dest="scale",
-        action="store_const",
-        const="quick",
-        help="reduced steps and repetitions, under a minute per figure (default)",
+    add_scale_options(
+        parser,
+        quick="reduced steps and repetitions, under a minute per figure (default)",
+        full="the paper's scale (8000 steps, all repetitions)",
     )
-    scale.add_argument(
-        "--full",
-        dest="scale",
-        action="store_const",
-        const="full",
-        help="the paper's scale (8000 steps, all repetitions)",
-    )
-    parser.set_defaults(scale="quick")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     parser.add_argument(

@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from checks.commands import add_scale_options
+
 HELP = (
     "regenerate everything (derivations, verified claims, figures 1, 5 and 5s1, predicted vs "
     "simulated best ratios, a landscape check) into DIR with one self-contained DIR/report.html"
@@ -14,22 +16,11 @@ HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `plasticity reproduce`."""
-    scale = parser.add_mutually_exclusive_group()
-    scale.add_argument(
-        "--quick",
-        dest="scale",
-        action="store_const",
-        const="quick",
-        help="reduced steps and repetitions, ci verification profile; minutes on 2 cores (default)",
+    add_scale_options(
+        parser,
+        quick="reduced steps and repetitions, ci verification profile; minutes on 2 cores (default)",
+        full="paper-scale sweeps and the thorough verification profile; resumes if interrupted",
     )
-    scale.add_argument(
-        "--full",
-        dest="scale",
-        action="store_const",
-        const="full",
-        help="paper-scale sweeps and the thorough verification profile; resumes if interrupted",
-    )
-    parser.set_defaults(scale="quick")
     parser.add_argument(
         "--out",
         type=Path,
