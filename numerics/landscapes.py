@@ -71,43 +71,35 @@ class Landscape(Protocol):
 # --------------------------------------------------------------------------- input checks
 
 
-def check_point(w: object, n: int, name: str = "w") -> np.ndarray:
-    """``w`` as a finite float64 vector of length ``n``, or a ValueError naming the problem."""
+def _finite_array(x: object, name: str, fits: Callable[[tuple[int, ...]], bool], expected: str) -> np.ndarray:
+    """``x`` as finite float64 whose shape ``fits``, or a ValueError naming the problem
+    (not numeric, then the shape, then NaN/inf: the order the messages have always had)."""
     try:
-        arr = np.asarray(w, dtype=np.float64)
+        arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a numeric array") from None
-    if arr.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) for this landscape (N={n}); got {arr.shape}")
+    if not fits(arr.shape):
+        raise ValueError(f"{name} must have shape {expected}; got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf")
     return arr
+
+
+def check_point(w: object, n: int, name: str = "w") -> np.ndarray:
+    """``w`` as a finite float64 vector of length ``n``, or a ValueError naming the problem."""
+    return _finite_array(w, name, lambda s: s == (n,), f"({n},) for this landscape (N={n})")
 
 
 def check_directions(v: object, n: int, name: str = "v") -> np.ndarray:
     """``v`` as finite float64 of shape (n,) or (k, n), or a ValueError naming the problem."""
-    try:
-        arr = np.asarray(v, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a numeric array") from None
-    if arr.ndim not in (1, 2) or arr.shape[-1] != n:
-        raise ValueError(f"{name} must have shape ({n},) or (k, {n}) for this landscape; got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return arr
+    return _finite_array(
+        v, name, lambda s: len(s) in (1, 2) and s[-1] == n, f"({n},) or (k, {n}) for this landscape"
+    )
 
 
 def check_batch(W: object, n: int, name: str = "W") -> np.ndarray:
     """``W`` as finite float64 of shape (k, n), or a ValueError naming the problem."""
-    try:
-        arr = np.asarray(W, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a numeric array") from None
-    if arr.ndim != 2 or arr.shape[-1] != n:
-        raise ValueError(f"{name} must have shape (k, {n}) for this landscape; got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return arr
+    return _finite_array(W, name, lambda s: len(s) == 2 and s[-1] == n, f"(k, {n}) for this landscape")
 
 
 def _check_square_symmetric(H: object, name: str = "H") -> np.ndarray:
