@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from checks.report.markup import _e, _fmt, _load, _notice, _num_class, _pill
+from checks.report.markup import _e, _fmt, _load, _notice, _num_class, _opening, _pill, _section
 
 # --------------------------------------------------------------------------- landscape
 
@@ -13,8 +13,8 @@ from checks.report.markup import _e, _fmt, _load, _notice, _num_class, _pill
 def _section_landscape(out_dir: Path, command: str = "") -> str:
     doc, problem = _load(out_dir, "landscape.json", "landscape")
     head = (
-        '<section id="landscape"><h2>Landscape check on a built-in example</h2>'
-        "<p>What <code>plasticity landscape</code> reports for a landscape a user brings: the "
+        _opening("landscape", "Landscape check on a built-in example")
+        + "<p>What <code>plasticity landscape</code> reports for a landscape a user brings: the "
         "curvature quantities at a point, the best ratio eq9a predicts for each compensation rule, "
         "the theory's claims evaluated there and, with <code>--simulate</code>, the simulated best "
         "ratios beside the predicted ones.</p>"
@@ -22,9 +22,9 @@ def _section_landscape(out_dir: Path, command: str = "") -> str:
     if command:
         head += f"<p>Command: <code>{_e(command)}</code></p>"
     if doc is None:
-        return head + problem + "</section>"
+        return _section(head, problem)
     if not isinstance(doc, Mapping):
-        return head + _notice("landscape.json is not an object.", "bad") + "</section>"
+        return _section(head, _notice("landscape.json is not an object.", "bad"))
     quantities = [
         ("landscape", "source"),
         ("kind", "kind"),

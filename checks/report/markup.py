@@ -71,6 +71,16 @@ def _notice(text: str, kind: str = "warn") -> str:
     return f'<p class="notice {kind}">{_e(text)}</p>'
 
 
+def _opening(section_id: str, title: str) -> str:
+    """The start of the page section ``section_id`` (the navigation's anchor) with its heading."""
+    return f'<section id="{section_id}"><h2>{title}</h2>'
+
+
+def _section(head: str, *body: str) -> str:
+    """A whole section: its head, then ``body`` (a notice when its input is missing or empty)."""
+    return head + "".join(body) + "</section>"
+
+
 def _pill(text: str, css: str) -> str:
     return f'<span class="pill {css}">{_e(text)}</span>'
 

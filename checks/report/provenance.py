@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from checks.report.assets import KATEX_DIR
-from checks.report.markup import STATUS_CLASS, _e, _pill, _read_json, _seconds
+from checks.report.markup import STATUS_CLASS, _e, _opening, _pill, _read_json, _seconds
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,7 @@ def _section_run(stages: Sequence[StageRecord], scale: str | None) -> str:
         )
     scale_txt = f" at <strong>{_e(scale)}</strong> scale" if scale else ""
     return (
-        '<section id="run"><h2>Run</h2>'
-        f"<p>Stages of <code>plasticity reproduce</code>{scale_txt}: {verdict}</p>"
+        _opening("run", "Run") + f"<p>Stages of <code>plasticity reproduce</code>{scale_txt}: {verdict}</p>"
         '<table class="stages"><thead><tr><th>stage</th><th>status</th><th>time</th><th>command / error</th>'
         f"<th>files</th></tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
     )

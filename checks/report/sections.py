@@ -16,10 +16,12 @@ from checks.report.markup import (
     _load,
     _math,
     _notice,
+    _opening,
     _pill,
     _pre,
     _read_json,
     _seconds,
+    _section,
 )
 
 #: the figures the report shows: (key K of figK.*, heading, what the figure shows)
@@ -89,17 +91,17 @@ def derivations_document(results: Iterable[Any]) -> dict[str, Any]:
 def _section_derivations(out_dir: Path) -> str:
     doc, problem = _load(out_dir, "derivations.json", "derive")
     head = (
-        '<section id="derivations"><h2>Derivations</h2>'
-        "<p>Every result below was derived by SymPy in <code>derivations/</code> and checked by "
+        _opening("derivations", "Derivations")
+        + "<p>Every result below was derived by SymPy in <code>derivations/</code> and checked by "
         "the derivation itself; the closed forms used by every simulation and check are these "
         "expressions, never retyped. The same document is kept as <code>derivations.md</code> "
         "and <code>derivations.tex</code>.</p>"
     )
     if doc is None:
-        return head + problem + "</section>"
+        return _section(head, problem)
     results = doc.get("results", []) if isinstance(doc, dict) else []
     if not results:
-        return head + _notice("derivations.json holds no results.", "bad") + "</section>"
+        return _section(head, _notice("derivations.json holds no results.", "bad"))
     parts = [head]
     n_ok = sum(1 for r in results if r.get("verified"))
     parts.append(f"<p><strong>{n_ok} of {len(results)}</strong> results passed their own checks.</p>")
@@ -171,14 +173,14 @@ def _section_derivations(out_dir: Path) -> str:
 def _section_claims(out_dir: Path) -> str:
     doc, problem = _load(out_dir, "claims.json", "verify")
     head = (
-        '<section id="claims"><h2>Claims: machine verification</h2>'
-        "<p>Each claim of the theory checked by <code>plasticity verify</code> with Hypothesis. "
+        _opening("claims", "Claims: machine verification")
+        + "<p>Each claim of the theory checked by <code>plasticity verify</code> with Hypothesis. "
         "<em>Counterexample found</em> marks a claim that is <em>not</em> universal and whose "
         "counterexample the suite is expected to find (shown shrunk); only <em>FAILED</em> is a "
         "defect. The margin is how far the worst example stayed inside the tolerance.</p>"
     )
     if doc is None:
-        return head + problem + "</section>"
+        return _section(head, problem)
     claims = doc.get("claims", []) if isinstance(doc, dict) else []
     profile = doc.get("profile") if isinstance(doc, dict) else None
     counts: dict[str, int] = {}
@@ -220,7 +222,7 @@ def _section_claims(out_dir: Path) -> str:
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
     prof = f"Profile <code>{_e(profile)}</code>; " if profile else ""
-    return head + f"<p>{prof}{len(claims)} claims: {summary}</p>" + table + "</section>"
+    return _section(head, f"<p>{prof}{len(claims)} claims: {summary}</p>", table)
 
 
 def _evidence(evidence: object) -> str:
@@ -284,8 +286,8 @@ def figure_caption(prov: Mapping[str, Any]) -> str:
 
 def _section_figures(out_dir: Path) -> str:
     parts = [
-        '<section id="figures"><h2>Figures</h2>'
-        "<p>The paper's simulations rerun here. Each caption says what was run; the numbers behind "
+        _opening("figures", "Figures")
+        + "<p>The paper's simulations rerun here. Each caption says what was run; the numbers behind "
         "each figure are in <code>figK.csv</code> and its full provenance in <code>figK.json</code>.</p>"
     ]
     for key, heading, what in FIGURES:
@@ -343,8 +345,8 @@ PREDICTION_COLUMNS: tuple[tuple[str, str | None, str], ...] = (
 def _section_predictions(out_dir: Path) -> str:
     doc, problem = _load(out_dir, "predictions.json", "predictions")
     head = (
-        '<section id="predictions"><h2>Predicted against simulated best ratios</h2>'
-        "<p>For every panel of figures 5 and 5—supplement 1: the best ratio "
+        _opening("predictions", "Predicted against simulated best ratios")
+        + "<p>For every panel of figures 5 and 5—supplement 1: the best ratio "
         "‖Δc‖/‖Δε‖ predicted by eq9a, "
         + _math(r"\sqrt{Q[\Delta\varepsilon]/Q[\Delta c]}")
         + ", from the curvatures measured at steady state, beside the swept ratios that "
@@ -353,10 +355,10 @@ def _section_predictions(out_dir: Path) -> str:
         "gradient-norm minimiser; how it compares with the loss minimiser is reported as found.</p>"
     )
     if doc is None:
-        return head + problem + "</section>"
+        return _section(head, problem)
     rows = doc.get("rows", []) if isinstance(doc, dict) else []
     if not rows:
-        return head + _notice("predictions.json holds no panels.", "bad") + "</section>"
+        return _section(head, _notice("predictions.json holds no panels.", "bad"))
     header = "".join(f"<th>{_e(h)}</th>" for _, _, h in PREDICTION_COLUMNS)
     body = []
     for row in rows:
