@@ -19,6 +19,7 @@ from concurrent.futures import Executor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -199,7 +200,6 @@ def plot_sweep(result: SweepResult, panels: list[dict], stem: Path) -> list[Path
             for hnd, lab in zip(*ax.get_legend_handles_labels(), strict=True):
                 legend.setdefault(lab, hnd)
             ax.grid(alpha=0.3, which="both")
-    quick = exp.scale == "quick"
     title = {
         "fig5": "Figure 5: nonlinear network (12→20 sigmoid→10), noisy-gradient compensation",
         "fig5s1": "Figure 5—supplement 1: linear network (12→10), noisy-gradient compensation",
@@ -208,9 +208,8 @@ def plot_sweep(result: SweepResult, panels: list[dict], stem: Path) -> list[Path
         f"{exp.reps} reps, {exp.protocol.steps} steps, steady state = mean error over the last "
         f"{exp.protocol.window} steps, seed {result.seed}"
     )
-    if quick:
-        sub = "QUICK RUN (reduced steps and repetitions, not the paper's scale): " + sub
-    fig.suptitle(f"{title}\n{sub}", fontsize=11, color="C3" if quick else "black")
+    quick_note = "QUICK RUN (reduced steps and repetitions, not the paper's scale): "
+    _suptitle(fig, title, sub, quick_note if exp.scale == "quick" else None, fontsize=11)
     fig.legend(
         list(legend.values()), list(legend.keys()), loc="lower center", ncol=4, fontsize=9, frameon=False
     )
@@ -218,6 +217,14 @@ def plot_sweep(result: SweepResult, panels: list[dict], stem: Path) -> list[Path
     paths = _save(fig, stem)
     plt.close(fig)
     return paths
+
+
+def _suptitle(fig: Any, title: str, sub: str, quick_note: str | None, *, fontsize: int) -> None:
+    """The figure's title over its run parameters; a quick run (not the paper's scale) is said
+    first, ``quick_note``, and the whole title turns red."""
+    if quick_note is not None:
+        sub = quick_note + sub
+    fig.suptitle(f"{title}\n{sub}", fontsize=fontsize, color="C3" if quick_note is not None else "black")
 
 
 def plot_staged(result: StagedResult, stem: Path, seed: int) -> list[Path]:
@@ -270,14 +277,12 @@ def plot_staged(result: StagedResult, stem: Path, seed: int) -> list[Path]:
         fontsize=10,
     )
     axc.legend(fontsize=7, ncol=3, loc="best")
-    quick = exp.scale == "quick"
     sub = (
         f"nonlinear network, ‖Δε‖ = {exp.eps_norm:g} per step, pure gradient compensation (γ₂ = 0), "
         f"{exp.stage_steps} steps per stage, seed {seed}"
     )
-    if quick:
-        sub = "QUICK RUN (shorter stages, fewer networks)\n" + sub
-    fig.suptitle(f"Figure 1\n{sub}", fontsize=10, color="C3" if quick else "black")
+    quick_note = "QUICK RUN (shorter stages, fewer networks)\n"
+    _suptitle(fig, "Figure 1", sub, quick_note if exp.scale == "quick" else None, fontsize=10)
     fig.tight_layout()
     paths = _save(fig, stem)
     plt.close(fig)
