@@ -13,8 +13,32 @@ import re
 from collections.abc import Sequence
 
 import sympy as sp
+from sympy.printing.repr import ReprPrinter
 
 from derivations.core import Result
+
+
+class _CanonicalReprPrinter(ReprPrinter):
+    """``srepr`` with a Symbol's assumptions in sorted order.
+
+    SymPy caches symbols, and keeps the assumptions in the keyword order of whichever call
+    created the symbol first in the process; sorting makes the JSON independent of that.
+    """
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        d = dict(expr._assumptions_orig)
+        if expr.is_Dummy:
+            d["dummy_index"] = expr.dummy_index
+        if not d:
+            return f"{expr.__class__.__name__}({self._print(expr.name)})"
+        attr = ", ".join(f"{k}={v}" for k, v in sorted(d.items()))
+        return f"{expr.__class__.__name__}({self._print(expr.name)}, {attr})"
+
+
+def canonical_srepr(expr: sp.Basic) -> str:
+    """``sympy.srepr`` that does not depend on the order symbols were first created in."""
+    return _CanonicalReprPrinter().doprint(expr)
+
 
 __all__ = ["render_markdown", "render_latex", "closed_forms_json", "sharper_entries", "to_latex"]
 
@@ -431,11 +455,11 @@ def closed_forms_json(results: Sequence[Result]) -> str:
         data[r.id] = {
             "kind": "closed_form" if r.closed_form is not None else "statement",
             "title": r.title,
-            "srepr": sp.srepr(expr),
+            "srepr": canonical_srepr(expr),
             "latex": to_latex(expr),
             "args": list(r.arg_names) if r.closed_form is not None else [],
             "conditions": [
-                {"text": c.text, "srepr": None if c.relation is None else sp.srepr(c.relation)}
+                {"text": c.text, "srepr": None if c.relation is None else canonical_srepr(c.relation)}
                 for c in r.conditions
             ],
         }

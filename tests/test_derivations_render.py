@@ -15,6 +15,7 @@ from derivations import get
 from derivations.core import Check, Condition, Result, Step
 from derivations.render import (
     _tex_text,
+    canonical_srepr,
     closed_forms_json,
     render_latex,
     render_markdown,
@@ -116,10 +117,20 @@ def test_closed_forms_json_round_trips(results: list[Result]) -> None:
         if r.closed_form is not None:  # srepr carries the symbols' assumptions
             assert sp.sympify(entry["srepr"]) == r.closed_form
         else:  # statements may hold MatrixSymbols with LaTeX names, which sympify cannot re-read
-            assert entry["srepr"] == sp.srepr(r.statement)
+            assert entry["srepr"] == canonical_srepr(r.statement)
         assert entry["args"] == (list(r.arg_names) if r.closed_form is not None else [])
         assert [c["text"] for c in entry["conditions"]] == [c.text for c in r.conditions]
     assert data["eq3"]["kind"] == "statement" and data["eq8"]["kind"] == "closed_form"
+
+
+def test_srepr_does_not_depend_on_symbol_creation_order() -> None:
+    # SymPy caches a Symbol with the keyword order of its first creation; the JSON must not care.
+    a = sp.Symbol("n_order_probe", positive=True, integer=True)
+    sp.core.cache.clear_cache()
+    b = sp.Symbol("n_order_probe", integer=True, positive=True)
+    assert sp.srepr(a) != sp.srepr(b)  # the hazard is real
+    assert canonical_srepr(a) == canonical_srepr(b)
+    assert sp.sympify(canonical_srepr(a)) == a
 
 
 def test_rendering_is_deterministic(results: list[Result]) -> None:
