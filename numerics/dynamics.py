@@ -550,6 +550,7 @@ class _Work:
 
     def views(self, c: int, k: int) -> dict:
         """Contiguous views for ``c`` networks on ``k`` samples (the hidden ones-rows set to 1)."""
+
         def cut(bufs: list[np.ndarray], extra: int) -> list[np.ndarray]:
             sizes = zip(bufs, self.hidden, strict=True)
             return [b[: c * (s + extra) * k].reshape(c, s + extra, k) for b, s in sizes]
