@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as _dt
+import io
 import json
 import math
 import multiprocessing
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from checks.report import StageRecord, collect_provenance, derivations_document, write_report
+from numerics.files import atomic_write_text
 
 __all__ = [
     "EQ9A_REL_TOL",
@@ -82,12 +84,6 @@ class Stage:
 # --------------------------------------------------------------------------- manifest
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def load_manifest(out: Path) -> dict[str, Any] | None:
     """The manifest in ``out``, or None if there is none (an unreadable one counts as none)."""
     path = Path(out) / MANIFEST
@@ -101,7 +97,7 @@ def load_manifest(out: Path) -> dict[str, Any] | None:
 
 
 def _save_manifest(out: Path, manifest: Mapping[str, Any]) -> None:
-    _atomic_write_text(Path(out) / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(Path(out) / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 # --------------------------------------------------------------------------- running
@@ -372,7 +368,7 @@ def _stage_derive(ctx: StageContext) -> int:
     import derivations
 
     doc = derivations_document(derivations.all_results())
-    _atomic_write_text(ctx.out / "derivations.json", json.dumps(doc, indent=2) + "\n")
+    atomic_write_text(ctx.out / "derivations.json", json.dumps(doc, indent=2) + "\n")
     return 0
 
 
@@ -458,7 +454,7 @@ def _stage_predictions(ctx: StageContext) -> int:
         if not ok:
             print(f"predictions: fig{k}.csv predicted_ratio is not eq9a of its Q columns", file=sys.stderr)
             status = 1
-    _atomic_write_text(ctx.out / "predictions.json", json.dumps(doc, indent=2) + "\n")
+    atomic_write_text(ctx.out / "predictions.json", json.dumps(doc, indent=2) + "\n")
     _write_predictions_csv(ctx.out / "predictions.csv", doc)
     return status
 
@@ -681,13 +677,12 @@ def _findings(
 
 def _write_predictions_csv(path: Path, doc: Mapping[str, Any]) -> None:
     columns = ["figure", *_PANEL_COLUMNS, "predicted_over_loss_min"]
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in doc["rows"]:
-            writer.writerow({c: ("" if row.get(c) is None else row.get(c)) for c in columns})
-    os.replace(tmp, path)
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in doc["rows"]:
+        writer.writerow({c: ("" if row.get(c) is None else row.get(c)) for c in columns})
+    atomic_write_text(path, buf.getvalue())
 
 
 # --------------------------------------------------------------------------- the command

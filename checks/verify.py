@@ -14,6 +14,7 @@ from typing import Any
 
 from checks.claims import CLAIMS, Verdict, get_claim
 from checks.profiles import Profile, get_profile
+from numerics.files import atomic_write_text
 
 __all__ = ["any_failed", "render_table", "run_claims", "to_json", "write_json"]
 
@@ -97,20 +98,11 @@ def to_json(verdicts: Sequence[Verdict], profile: str | Profile) -> dict[str, An
 
 def write_json(path: str | Path, verdicts: Sequence[Verdict], profile: str | Profile) -> Path:
     """Write :func:`to_json` to ``path`` atomically (temp file + replace); returns the path."""
-    import os
-    import tempfile
 
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"--json {path} is a directory; give a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(to_json(verdicts, profile), indent=2, ensure_ascii=False, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text + "\n")
     return path

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from numerics.experiments import EXPERIMENTS, StagedExperiment, StagedResult, experiment, run_staged
-from numerics.sweep import SweepResult, atomic_write_bytes, panel_summary, run_sweep
+from numerics.files import atomic_write_bytes
+from numerics.sweep import SweepResult, panel_summary, run_sweep
 
 FIGURES = {"1": "fig1", "5": "fig5", "5s1": "fig5s1"}
 

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor, as_completed
 from dataclasses import asdict, dataclass
@@ -26,6 +24,7 @@ import numpy as np
 
 from numerics.dynamics import Protocol, Runs, predicted_ratio, simulate
 from numerics.experiments import SweepExperiment
+from numerics.files import atomic_write_bytes
 
 #: per-run summary fields a chunk returns (arrays over the chunk's runs)
 CHUNK_FIELDS = ("steady_loss", "grad_norm", "Q_c", "Q_eps", "settled", "relative_drift", "steps_run")
@@ -40,22 +39,6 @@ def compute_chunk(network: str, runs: Runs, protocol: Protocol, seed: int, worke
 def _fingerprint(exp: SweepExperiment, seed: int) -> str:
     blob = json.dumps({"experiment": asdict(exp), "seed": seed}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _save_chunk(path: Path, result: dict) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from derivations import core
 from derivations.core import Result, get
 from derivations.render import closed_forms_json, render_latex, render_markdown
+from numerics.files import atomic_write_text
 
 HELP = "derive every result with SymPy and write derivations.md, derivations.tex, closed_forms.json"
 
@@ -77,10 +78,7 @@ def write_outputs(results: list[Result], out: Path) -> list[Path]:
     paths = []
     for name, text in zip(OUTPUTS, texts, strict=True):
         path = out / name
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(text.encode("utf-8"))
-        tmp.replace(path)
-        paths.append(path)
+        paths.append(atomic_write_text(path, text))
     return paths
 
 

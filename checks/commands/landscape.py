@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from numerics.files import atomic_write_text
 
 HELP = "check the theory's claims on your own landscape (module:function, --expr, or a .npy Hessian)"
 
@@ -55,18 +55,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     from checks.landscape_report import analyse, format_text, simulate_best_ratios
     from checks.user_landscape import load
@@ -94,6 +82,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_text(report))
         if args.json:
-            _write_atomic(Path(args.json), text + "\n")
+            atomic_write_text(Path(args.json), text + "\n")
             print(f"\nJSON written to {args.json}")
     return 0

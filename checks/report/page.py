@@ -3,7 +3,6 @@ the ``python -m checks.report DIR`` entry point."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from checks.report.sections import (
     _section_figures,
     _section_predictions,
 )
+from numerics.files import atomic_write_text
 
 # --------------------------------------------------------------------------- page
 
@@ -216,10 +216,7 @@ def write_report(
     out_dir = Path(out_dir)
     page = build_report(out_dir, stages=stages, provenance=provenance, landscape_command=landscape_command)
     path = out_dir / "report.html"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, page)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
