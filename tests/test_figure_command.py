@@ -117,3 +117,27 @@ def test_unknown_figure_lists_the_known_ones() -> None:
     with pytest.raises(ValueError, match="1, 5, 5s1"):
         figures.figure_name("7")
     assert figures.figure_name("fig5s1") == "fig5s1"
+
+
+def test_processes_and_threads_exclude_each_other(tmp_path, capsys) -> None:
+    bad = ["figure", "5", "--processes", "--threads", "--out", str(tmp_path / "o")]
+    assert main(bad) == 2
+    assert "exclude each other" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "expect_pool"),
+    [(["--full"], True), (["--full", "--threads"], False), ([], False), (["--processes"], True)],
+)
+def test_full_sweeps_default_to_a_process_pool(flags, expect_pool, tmp_path, monkeypatch) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    seen = {}
+
+    def fake_make_figure(name, out, *, executor=None, **kwargs):  # noqa: ANN001, ANN202, ANN003
+        seen["executor"] = executor
+        return []
+
+    monkeypatch.setattr(figures, "make_figure", fake_make_figure)
+    assert main(["figure", "5", *flags, "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    assert isinstance(seen["executor"], ProcessPoolExecutor) is expect_pool
