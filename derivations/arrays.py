@@ -63,10 +63,6 @@ class ArrayShapes(sp.Function):
     length N and broadcastable leading (batch) axes; printed for numpy so that the validation
     in :mod:`derivations.core` rejects misshapen input with a named condition."""
 
-    @classmethod
-    def eval(cls, *arrays: sp.Basic) -> None:
-        return None
-
     def holds(self, shapes: dict[str, tuple[int, ...]]) -> bool:
         """The same test on the shapes of the named arrays (used by :mod:`derivations.precision`)."""
         ss = [shapes[str(a.label)] for a in self.args]
