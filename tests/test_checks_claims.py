@@ -4,11 +4,24 @@ make the claims that rest on them FAILED."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
-from checks.claims import CLAIMS, VERDICTS, Claim, Outcome, Verdict, get_claim
+from checks.claims import (
+    CLAIMS,
+    VERDICTS,
+    Claim,
+    Outcome,
+    Verdict,
+    check_property,
+    get_claim,
+    holds,
+    search_counterexample,
+)
 from checks.profiles import get_profile, with_overrides
 
 # what each expectation must produce when the theory and the code are right
@@ -28,29 +41,96 @@ def test_claim_under_ci_profile(claim_id: str) -> None:
     assert v.examples > 0
     assert v.tolerance and v.tolerance != "n/a"
     assert v.worst_margin is not None and np.isfinite(v.worst_margin)
+    # the verdict and the margin obey the one rule, whatever example the search settled on
     if c.expected == "counterexample expected":
-        assert v.counterexample and v.worst_margin < 0  # the claim fails there, by this much
+        assert v.counterexample and not holds(v.worst_margin)  # the claim fails there, by this much
     else:
-        assert v.counterexample is None and v.worst_margin >= 0
+        assert v.counterexample is None and holds(v.worst_margin)
     json.dumps(v.to_json(), allow_nan=False)  # the verdict serialises as strict JSON
 
 
-def test_counterexamples_are_shrunk_to_two_dimensions() -> None:
-    # Hypothesis shrinks towards small N: the simplest counterexamples live in 2-D
-    for claim_id in ("counterexample_flat_projections", "counterexample_indefinite"):
-        v = get_claim(claim_id).check("ci")
-        assert len(v.evidence["eigvals"]) == 2, v.counterexample
+def _rounding(lam: list[float]) -> float:
+    """100·N·κ·ε: the rounding allowance the counterexample claims state, recomputed here."""
+    a = np.abs(np.asarray(lam))
+    return 100 * a.size * max(a.max() / a[a > 0].min(), 1.0) * np.finfo(float).eps
+
+
+def test_flat_projection_counterexample_is_decided() -> None:
+    # properties of whatever counterexample the search found, not where shrinking put it
     v = get_claim("counterexample_flat_projections").check("ci")
-    assert v.evidence["Q_gradient"] < v.evidence["trace_over_n"]
-    assert v.evidence["eq9a_ratio"] > 1  # compensation should then outcompete fluctuations
+    e = v.evidence
+    lam, c = np.asarray(e["eigvals"]), np.asarray(e["c"])
+    assert np.all(lam > 0)  # a positive-definite Hessian: eq9a applies, and still fails ≤ 1
+    # Q[∇F] and Tr/N recomputed from the eigen-decomposition (∇F has coordinates λᵢcᵢ)
+    q = float(np.sum(lam**3 * c**2) / np.sum(lam**2 * c**2))
+    assert q == pytest.approx(e["Q_gradient"], rel=_rounding(lam))  # agree to the stated rounding
+    assert float(lam.mean()) == pytest.approx(e["trace_over_n"], rel=_rounding(lam))
+    assert q < lam.mean() * (1 - _rounding(lam))  # decidedly below, not within rounding
+    assert e["eq9a_ratio"] > 1  # compensation should then outcompete fluctuations
+
+
+def test_indefinite_counterexample_is_decided_and_refused() -> None:
     v = get_claim("counterexample_indefinite").check("ci")
-    assert "eq9a" in v.evidence["eq9a_refused"]
+    e = v.evidence
+    lam, c = np.asarray(e["eigvals"]), np.asarray(e["c"])
+    assert lam.min() < 0 < lam.max()
+    q = float(np.sum(lam**3 * c**2) / np.sum(lam**2 * c**2))
+    assert q == pytest.approx(e["Q_gradient"], rel=0, abs=_rounding(lam) * np.abs(lam).max())
+    # decidedly outside eq9a's domain: Q[∇F] or Tr/N below 0 by more than the rounding allowance,
+    # so a boundary state (Q = 0 up to rounding) can never be the one reported
+    assert min(q, lam.mean()) < -_rounding(lam) * np.abs(lam).max()
+    assert e["eq9a_value"] is None and "eq9a" in e["eq9a_refused"]
+
+
+def test_a_margin_of_zero_means_the_same_everywhere() -> None:
+    # the one rule: a claim holds at an example iff its margin is finite and >= 0
+    assert holds(0.0) and holds(1e-300) and holds(2.0)
+    for bad in (-1e-300, -0.0 - 1e-12, -np.inf, np.inf, np.nan, None):
+        assert not holds(bad)
+    # a property claim whose only example has margin 0 holds; one at -1e-12 fails
+    profile = get_profile("ci")
+    on_edge = check_property(st.just(0.0), lambda m: (m, {}), profile, tolerance="t", max_examples=1)
+    assert on_edge.ok and on_edge.worst_margin == 0.0
+    below = check_property(st.just(-1e-12), lambda m: (m, {}), profile, tolerance="t", max_examples=1)
+    assert not below.ok and below.counterexample
+    # a counterexample search counts exactly the examples a property check would reject
+    edge = search_counterexample(st.just(0.0), lambda m: m, lambda m: {}, profile, tolerance="t")
+    assert not edge.ok  # margin 0 holds: no counterexample
+    found = search_counterexample(st.just(-1e-12), lambda m: m, lambda m: {}, profile, tolerance="t")
+    assert found.ok and found.worst_margin == -1e-12
+    nan = search_counterexample(st.just(np.nan), lambda m: m, lambda m: {}, profile, tolerance="t")
+    assert nan.ok  # a non-finite margin never holds
+
+
+def test_an_outcome_that_contradicts_its_margin_fails() -> None:
+    says_ok = Outcome(ok=True, examples=1, worst_margin=-0.5, tolerance="t")
+    v = Claim("a", "s", (), "holds", lambda p: says_ok).check()
+    assert v.verdict == "FAILED" and "contradicts" in v.evidence["inconsistent"]
+    says_bad = Outcome(ok=False, examples=1, worst_margin=0.5, tolerance="t")
+    assert Claim("a", "s", (), "holds", lambda p: says_bad).check().verdict == "FAILED"
+    nan_ok = Outcome(ok=True, examples=1, worst_margin=float("nan"), tolerance="t")
+    assert Claim("a", "s", (), "holds", lambda p: nan_ok).check().verdict == "FAILED"
+    cex_holds = Outcome(ok=True, examples=1, worst_margin=0.0, tolerance="t", counterexample="x")
+    assert Claim("a", "s", (), "counterexample expected", lambda p: cex_holds).check().verdict == "FAILED"
 
 
 def test_verdicts_are_deterministic() -> None:
     a = get_claim("eq8_monte_carlo").check("ci")
     b = get_claim("eq8_monte_carlo").check("ci")
     assert a.to_json() | {"seconds": 0} == b.to_json() | {"seconds": 0}
+
+
+def test_counterexamples_are_the_same_in_two_processes(tmp_path) -> None:  # noqa: ANN001
+    # `plasticity verify` run twice, in fresh interpreters: same verdicts, same shrunk examples
+    ids_ = ["counterexample_flat_projections", "counterexample_indefinite", "eq14_equal_projections"]
+    runs = []
+    for k in range(2):
+        out = tmp_path / f"v{k}.json"
+        cmd = [sys.executable, "-m", "checks.cli", "verify", "--quiet", "--only", *ids_, "--json", str(out)]
+        subprocess.run(cmd, check=True, capture_output=True)
+        runs.append([c | {"seconds": 0} for c in json.loads(out.read_text())["claims"]])
+    assert runs[0] == runs[1]
+    assert [c["verdict"] for c in runs[0]][:2] == ["counterexample found"] * 2
 
 
 def test_check_error_is_a_failed_verdict_not_a_crash() -> None:

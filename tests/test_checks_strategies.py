@@ -1,5 +1,6 @@
-"""The Hypothesis strategies produce what they promise, shrink to simple examples and
-refuse bad parameters."""
+"""The Hypothesis strategies produce what they promise for every example they draw, and
+refuse bad parameters.  Nothing here depends on where Hypothesis happens to shrink: that
+changes between its releases."""
 
 from __future__ import annotations
 
@@ -98,14 +99,6 @@ def test_quartic_landscape_derivatives(land, seed: int) -> None:  # noqa: ANN001
 @given(cs.landscapes(cs.dimensions(2, 5), kind="quadratic"))
 def test_quadratic_landscape(land) -> None:  # noqa: ANN001
     assert np.allclose(land.grad(land.w_star), 0.0)
-
-
-def test_shrinking_goes_to_the_simplest_example() -> None:
-    s = settings(max_examples=200, derandomize=True, database=None)
-    lam = find(cs.spectra(cs.dimensions(2, 8)), lambda x: True, settings=s)
-    np.testing.assert_array_equal(lam, [1.0, 1.0])  # smallest N, all eigenvalues equal
-    c = find(cs.projections(np.array([0.1, 1.0, 2.0]), bias="flat"), lambda x: True, settings=s)
-    assert abs(c[0]) >= abs(c[-1])
 
 
 def _draw(strategy: st.SearchStrategy) -> object:

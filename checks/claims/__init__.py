@@ -9,10 +9,12 @@ check.  Checks draw their examples with the Hypothesis strategies of
 numeric computation (Monte Carlo, numeric minimisation, root finding, simulation) and
 report the worst margin over the examples with the tolerance and the reason for it.
 
-Margins are dimensionless and positive when the claim holds: for an equality,
+Margins are dimensionless, with the allowance inside: for an equality,
 ``1 − |error| / tolerance``; for an inequality, its relative slack plus the rounding
-allowance.  A negative margin is a violation, and Hypothesis shrinks it to the simplest
-example, which the verdict carries.
+allowance.  One rule, :func:`holds`, decides every claim: it holds at an example exactly
+when the margin is finite and ≥ 0 (0 is the edge of the allowance).  A negative margin is
+a violation, decided beyond the allowance, and Hypothesis shrinks it to a simpler example,
+which the verdict carries.
 
 The registry and the Hypothesis drivers live in :mod:`checks.claims.registry`; the checks
 live in modules named for what they hold, imported here in document order, so the claims
@@ -30,6 +32,7 @@ from checks.claims.registry import (
     check_property,
     claim,
     get_claim,
+    holds,
     ids,
     search_counterexample,
 )
@@ -76,6 +79,7 @@ __all__ = [
     "closed_forms",
     "counterexamples",
     "get_claim",
+    "holds",
     "ids",
     "inequalities",
     "orthogonal_eigvecs",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from checks import strategies as cs
 from checks.claims.helpers import _cond, _f, _gradient_Q, _rounding_tol, cf
 from checks.claims.registry import Outcome, claim, search_counterexample
@@ -26,9 +28,11 @@ def _cex_flat(profile: Profile) -> Outcome:
     def values(state: cs.QuadraticState) -> tuple[float, float]:
         return _gradient_Q(state), state.hessian.trace_over_n
 
-    def is_cex(state: cs.QuadraticState) -> bool:
+    def margin(state: cs.QuadraticState) -> float:
+        # relative slack of Q[∇F] ≥ Tr/N plus its rounding allowance: < 0 exactly when
+        # Q[∇F] < Tr/N·(1 − 100·N·κ·ε), i.e. decidedly below
         q, tr_n = values(state)
-        return q < tr_n * (1 - _rounding_tol(state.hessian.n, _cond(state.hessian.eigvals)))
+        return (q - tr_n) / tr_n + _rounding_tol(state.hessian.n, _cond(state.hessian.eigvals))
 
     def describe(state: cs.QuadraticState) -> dict[str, Any]:
         q, tr_n = values(state)
@@ -43,18 +47,18 @@ def _cex_flat(profile: Profile) -> Outcome:
 
     return search_counterexample(
         strategy,
-        is_cex,
+        margin,
         describe,
         profile,
         tolerance="Q[∇F] < Tr/N beyond 100·N·κ·ε relative rounding",
-        margin=lambda s: (values(s)[0] - values(s)[1]) / values(s)[1],
     )
 
 
 @claim(
     "counterexample_indefinite",
     "Eq 9 does not apply everywhere: at a state with an indefinite Hessian Q[∇F] or Tr/N can be "
-    "≤ 0, and the closed form refuses it (its conditions are violated) instead of returning a number",
+    "negative (decidedly, beyond rounding), and the closed form refuses it (its conditions "
+    "Q[Δc] > 0, Q[Δε] > 0 are violated) instead of returning a number",
     conditions=("∇²F indefinite",),
     expected="counterexample expected",
     tags=("counterexample",),
@@ -65,9 +69,15 @@ def _cex_indefinite(profile: Profile) -> Outcome:
     def values(state: cs.QuadraticState) -> tuple[float, float]:
         return _gradient_Q(state), state.hessian.trace_over_n
 
-    def is_cex(state: cs.QuadraticState) -> bool:
+    def margin(state: cs.QuadraticState) -> float:
+        # eq9a needs Q[∇F] > 0 and Tr/N > 0.  Both are computed with an absolute rounding error
+        # up to 100·N·κ·ε·max|λ|, so a value within that of 0 cannot tell "= 0" from "> 0": it
+        # is undecided, and no counterexample.  The margin, min(Q[∇F], Tr/N)/max|λ| plus that
+        # allowance, is < 0 exactly when one of them is decidedly negative.
         q, tr_n = values(state)
-        return min(q, tr_n) <= 0
+        lam = state.hessian.eigvals
+        scale = float(np.abs(lam).max())
+        return min(q, tr_n) / scale + _rounding_tol(state.hessian.n, _cond(lam))
 
     def describe(state: cs.QuadraticState) -> dict[str, Any]:
         q, tr_n = values(state)
@@ -87,11 +97,10 @@ def _cex_indefinite(profile: Profile) -> Outcome:
 
     out = search_counterexample(
         strategy,
-        is_cex,
+        margin,
         describe,
         profile,
-        tolerance="exact sign test: min(Q[∇F], Tr/N) ≤ 0",
-        margin=lambda s: min(values(s)),
+        tolerance="min(Q[∇F], Tr/N) < 0 beyond 100·N·κ·ε·max|λ| absolute rounding",
     )
     if out.ok and out.evidence.get("eq9a_refused") is None:
         # the closed form silently evaluated outside its conditions: that is a failure

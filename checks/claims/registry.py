@@ -9,7 +9,7 @@ import time
 import traceback
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -27,11 +27,28 @@ __all__ = [
     "Verdict",
     "claim",
     "get_claim",
+    "holds",
     "ids",
 ]
 
 EXPECTATIONS = ("holds", "holds under condition", "counterexample expected")
 VERDICTS = ("holds", "holds under condition", "counterexample found", "FAILED")
+
+
+# --------------------------------------------------------------------------- the one rule
+
+
+def holds(margin: float | None) -> bool:
+    """Whether a claim holds at an example whose margin is ``margin``: the one rule for all.
+
+    Every claim builds its margin with its allowance inside (a rounding bound, a number of
+    standard errors), scaled so that the claim holds at an example exactly when the margin is
+    a finite number ≥ 0.  A margin of exactly 0 sits on the edge of the allowance and holds; a
+    failure is a margin < 0, decided beyond the allowance.  NaN, ±inf and a missing margin
+    never hold.  The property driver, the counterexample search and :meth:`Claim.check` all
+    decide through this function, so a verdict, a margin and a test cannot disagree.
+    """
+    return margin is not None and math.isfinite(margin) and margin >= 0
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -114,16 +131,20 @@ class Claim:
     run: Callable[[Profile], Outcome]
     tags: tuple[str, ...] = ()
 
+    @property
+    def seed(self) -> int:
+        """The Hypothesis seed of this claim: the crc32 of its id."""
+        return zlib.crc32(self.id.encode())
+
     def check(self, profile: str | Profile = "ci") -> Verdict:
         """Run the check under ``profile`` and classify the outcome.
 
         An exception inside a check (a closed form missing, a simulation refusing its
-        input) is a FAILED verdict carrying the error, never a crash of the whole run.
+        input) is a FAILED verdict carrying the error, never a crash of the whole run.  So is
+        an outcome whose ``ok`` contradicts its own margin under :func:`holds`.
         """
-        prof = get_profile(profile)
+        prof = replace(get_profile(profile), seed=self.seed)
         start = time.perf_counter()
-        global _CURRENT_SEED
-        _CURRENT_SEED = zlib.crc32(self.id.encode())
         try:
             out = self.run(prof)
         except Exception as exc:  # noqa: BLE001 - reported as the verdict's evidence
@@ -136,6 +157,7 @@ class Claim:
                 tolerance="n/a",
                 evidence={"error": f"{type(exc).__name__}: {exc}", "where": where},
             )
+        out = self._consistent(out)
         if self.expected == "counterexample expected":
             verdict = "counterexample found" if out.ok and out.counterexample else "FAILED"
         else:
@@ -154,12 +176,26 @@ class Claim:
             seconds=time.perf_counter() - start,
         )
 
+    def _consistent(self, out: Outcome) -> Outcome:
+        """``out``, or a failed outcome if its ``ok`` contradicts its margin under :func:`holds`.
+
+        A property claim is ok exactly when its worst margin holds.  An expected counterexample
+        is ok only with a margin that fails (a check may still refuse one for another reason,
+        e.g. a closed form that evaluated outside its conditions).
+        """
+        if out.worst_margin is None:
+            return out
+        if self.expected == "counterexample expected":
+            agrees = not out.ok or not holds(out.worst_margin)
+        else:
+            agrees = out.ok == holds(out.worst_margin)
+        if agrees:
+            return out
+        note = f"ok={out.ok} contradicts worst margin {out.worst_margin!r} (a claim holds iff margin >= 0)"
+        return replace(out, ok=False, evidence={**out.evidence, "inconsistent": note})
+
 
 CLAIMS: dict[str, Claim] = {}
-
-#: Hypothesis seed of the claim being checked (crc32 of its id), so that each claim's
-#: examples depend only on the claim and the profile, never on which claims ran before it
-_CURRENT_SEED = 0
 
 
 def claim(
@@ -213,13 +249,14 @@ def check_property(
 ) -> Outcome:
     """Run ``evaluate`` (example → (margin, evidence)) over Hypothesis examples.
 
-    A negative margin is a violation: Hypothesis shrinks it and the shrunk example and its
+    An example where the margin does not :func:`holds` is a violation (a non-finite margin
+    is reported as −inf): Hypothesis shrinks it and the shrunk example and its
     evidence are returned as the counterexample.  Otherwise the worst (smallest) margin
     seen and that example's evidence are reported.
     """
     state: dict[str, Any] = {"n": 0, "worst": math.inf, "evidence": {}}
 
-    @seed(_CURRENT_SEED)
+    @seed(profile.seed)
     @hypothesis_settings(profile, max_examples=max_examples, derandomize=False)
     @given(strategy)
     def prop(example: Any) -> None:
@@ -229,7 +266,7 @@ def check_property(
             raise _Violation(example, -math.inf, {**evidence, "note": "non-finite margin"})
         if margin < state["worst"]:
             state["worst"], state["evidence"] = margin, evidence
-        if margin < 0:
+        if not holds(margin):
             raise _Violation(example, margin, evidence)
 
     try:
@@ -254,15 +291,16 @@ def check_property(
 
 def search_counterexample(
     strategy: st.SearchStrategy[Any],
-    is_counterexample: Callable[[Any], bool],
+    margin: Callable[[Any], float],
     describe: Callable[[Any], dict[str, Any]],
     profile: Profile,
     *,
     tolerance: str,
-    margin: Callable[[Any], float],
 ) -> Outcome:
     """Let Hypothesis find and shrink an example where a non-universal claim fails.
 
+    A counterexample is an example whose ``margin`` does not :func:`holds` (the same rule as
+    every property claim), so the search, the reported margin and any test of it agree.
     ``ok`` is True when one is found (the expected outcome); the shrunk example, its
     evidence and its margin (negative: by how much the claim fails there) are reported.
     """
@@ -270,14 +308,14 @@ def search_counterexample(
 
     def condition(example: Any) -> bool:
         count[0] += 1
-        return bool(is_counterexample(example))
+        return not holds(margin(example))
 
     try:
         found = find(
             strategy,
             condition,
             settings=hypothesis_settings(profile, search=True, derandomize=False),
-            random=random.Random(_CURRENT_SEED),
+            random=random.Random(profile.seed),
         )
     except NoSuchExample:
         return Outcome(

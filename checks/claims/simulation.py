@@ -11,7 +11,7 @@ import numpy as np
 
 from checks import strategies as cs
 from checks.claims.helpers import Z_MC, _f, cf, quad_Q, sphere
-from checks.claims.registry import Outcome, claim
+from checks.claims.registry import Outcome, claim, holds
 from checks.profiles import Profile
 
 # --------------------------------------------------------------------------- simulation against theory
@@ -160,7 +160,7 @@ def _sim_quadratic(profile: Profile) -> Outcome:
         for s in sweeps
     ]
     return Outcome(
-        ok=worst >= 0,
+        ok=holds(worst),
         examples=len(sweeps) * len(sweeps[0]["ratios"]) * profile.sim_reps,
         worst_margin=worst,
         tolerance="minimiser: max(grid step 0.1, 3 bootstrap SE); balance: 5 SE of pooled runs",
@@ -319,7 +319,7 @@ def _sim_network(profile: Profile) -> Outcome:
     fp, g_min, tol = s["self_consistent_eq9a"], s["grad_norm_minimiser"], s["grad_norm_minimiser_tol"]
     margin = 1 - abs(fp - g_min) / tol if math.isfinite(fp) else -math.inf
     return Outcome(
-        ok=margin >= 0,
+        ok=holds(margin),
         examples=len(NETWORK_RATIOS) * profile.net_reps,
         worst_margin=margin,
         tolerance="max(grid step 0.05, 3 bootstrap SE of the gradient-norm minimiser)",
@@ -398,7 +398,7 @@ def _confined(profile: Profile) -> Outcome:
     sqrt_q = math.sqrt(rows[low]["eq12_block"] / rows["all"]["eq12_block"])
     worst = float(min(margins))
     return Outcome(
-        ok=worst >= 0,
+        ok=holds(worst),
         examples=len(masks) * profile.mc_samples,
         worst_margin=worst,
         tolerance=f"{Z_MC:g} standard errors of each sampled mean",
@@ -459,7 +459,7 @@ def _sim_confined(profile: Profile) -> Outcome:
         return {k: s[k] for k in keys}
 
     return Outcome(
-        ok=worst >= 0,
+        ok=holds(worst),
         examples=(len(NETWORK_RATIOS) + len(NETWORK_CONFINED_RATIOS)) * reps,
         worst_margin=worst,
         tolerance="drops: 3 combined SE / both minimisers' resolutions; proportion: relative "
@@ -539,7 +539,7 @@ def _sim_network_noise(profile: Profile) -> Outcome:
     ).split()
     by_noise = [{k: s[k] for k in keys} for s in sweeps]
     return Outcome(
-        ok=worst >= 0,
+        ok=holds(worst),
         examples=sum(len(s["ratios"]) for s in sweeps) * reps,
         worst_margin=worst,
         tolerance="minimisers: max(grid step, 3 bootstrap SE) each; predictions: 3 bootstrap SE "
