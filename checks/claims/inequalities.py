@@ -98,7 +98,10 @@ def _ordered_gradients(draw: st.DrawFn, max_dim: int) -> tuple[cs.SymmetricHessi
     d = np.sqrt(np.sort(np.asarray(d2)))  # d² non-decreasing along ascending λ
     if not np.any(d > 0):
         d[-1] = 1.0
-    return hess, d
+    # Q is scale-invariant, so only the direction of d matters; unit norm keeps ‖∇F‖² out of
+    # the subnormal range (d² can be drawn as small as 5e-324), where the 100·N·κ·ε rounding
+    # bound does not hold
+    return hess, d / np.linalg.norm(d)
 
 
 @claim(
