@@ -6,13 +6,12 @@ records both.
 
 from __future__ import annotations
 
-import ctypes
-import glob
 import os
 import platform
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
 
 def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
@@ -36,7 +35,7 @@ def usable_cores() -> int:
 
 
 def blas_info() -> dict[str, Any]:
-    """numpy's BLAS: name, version and configuration; thread pools via threadpoolctl if installed."""
+    """numpy's BLAS: name, version and configuration, and the thread pools threadpoolctl sees."""
     info: dict[str, Any] = {}
     try:
         config = np.show_config(mode="dicts")
@@ -50,34 +49,24 @@ def blas_info() -> dict[str, Any]:
         info["simd_found"] = list(simd.get("found", []))
     except Exception as exc:  # noqa: BLE001 - show_config's format varies across numpy versions
         info = {"name": None, "error": f"numpy.show_config failed: {exc}"}
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        info["threadpools"] = None
-    else:
-        info["threadpools"] = [
-            {k: p.get(k) for k in ("internal_api", "version", "num_threads", "threading_layer")}
-            for p in threadpool_info()
-        ]
+    info["threadpools"] = [
+        {k: p.get(k) for k in ("internal_api", "version", "num_threads", "threading_layer")}
+        for p in threadpool_info()
+    ]
     return info
 
 
 def openblas_threads() -> int | None:
-    """Threads numpy's bundled OpenBLAS uses now (None if numpy does not bundle OpenBLAS).
+    """Threads numpy's bundled BLAS uses now (None if numpy bundles none that threadpoolctl sees).
 
-    Read through the library's own ``openblas_get_num_threads`` so that a runtime change
-    (for example the engine pinning BLAS to one thread) is seen, not just the environment.
+    Read at run time through threadpoolctl, so that a runtime change (for example the engine
+    pinning BLAS to one thread) is seen, not just the environment.
     """
-    libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
-    for path in glob.glob(os.path.join(libdir, "libscipy_openblas*.so*")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads"):
-            fn = getattr(lib, name, None)
-            if fn is not None:
-                return int(fn())
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas" and os.path.basename(os.path.dirname(pool["filepath"])) == (
+            "numpy.libs"
+        ):
+            return int(pool["num_threads"])
     return None
 
 

@@ -60,14 +60,12 @@ block's counts with the precomputed distinct entries of x_s x_sᵀ (``State.mome
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import glob
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from numerics import networks
 from numerics.networks import Architecture
@@ -85,34 +83,18 @@ LINEAR_CHUNK_FACTOR = 8
 # ----------------------------------------------------------------------------- BLAS threads
 
 
-def _openblas() -> ctypes.CDLL | None:
-    """numpy's bundled OpenBLAS, if that is what this numpy uses (else None)."""
-    libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
-    for path in glob.glob(os.path.join(libdir, "libscipy_openblas*.so*")):
-        with contextlib.suppress(OSError):
-            lib = ctypes.CDLL(path)
-            if hasattr(lib, "scipy_openblas_set_num_threads64_"):
-                return lib
-    return None
-
-
 @contextlib.contextmanager
 def blas_single_threaded() -> Iterator[None]:
-    """Run the body with OpenBLAS on one thread.
+    """Run the body with every BLAS library numpy and scipy loaded on one thread.
 
     The engine's products are small (20×12 by 12×1000); OpenBLAS threading them while the
-    engine's own worker threads run measured 1.3× slower here.  No-op for other BLAS builds.
+    engine's own worker threads run measured 1.3× slower here.  It also makes results
+    independent of the BLAS thread count, so a sweep split over processes is bit-identical to
+    the in-process one.  threadpoolctl finds the libraries whatever their build names them
+    (numpy 1.26 bundles ``libopenblas64_p``, numpy 2 ``libscipy_openblas64_``).
     """
-    lib = _openblas()
-    if lib is None:
+    with threadpool_limits(limits=1, user_api="blas"):
         yield
-        return
-    before = lib.scipy_openblas_get_num_threads64_()
-    lib.scipy_openblas_set_num_threads64_(1)
-    try:
-        yield
-    finally:
-        lib.scipy_openblas_set_num_threads64_(before)
 
 
 # ----------------------------------------------------------------------------- parameters

@@ -356,3 +356,17 @@ def test_c_norm_equals_the_applied_compensation(network: str) -> None:
         )
     ref = D.simulate_reference(arch, runs, proto, seed=4)
     np.testing.assert_allclose(ref.c_norm, res.c_norm, rtol=1e-4)  # float32 trajectories, 32 steps
+
+
+def test_blas_is_single_threaded_inside_the_engine_whatever_numpy_bundles() -> None:
+    # numpy 1.26 and numpy 2 name their OpenBLAS differently; the pin must reach both, or a
+    # sweep split over processes stops being bit-identical to the in-process one
+    from threadpoolctl import threadpool_info
+
+    from numerics.dynamics import blas_single_threaded
+
+    before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    assert before, "numpy loaded no BLAS that threadpoolctl can see"
+    with blas_single_threaded():
+        assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
+    assert [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] == before
