@@ -31,6 +31,7 @@ __all__ = [
     "orthogonal_bases",
     "orthogonal_from_seed",
     "projections",
+    "reals",
     "quadratic_states",
     "seeds",
     "spectra",
@@ -45,6 +46,18 @@ BIASES: tuple[str, ...] = ("equal", "random", "flat", "steep")
 def _check(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def reals(min_value: float, max_value: float) -> st.SearchStrategy[float]:
+    """Normal float64 numbers in [min_value, max_value] (and 0): no NaN, no inf, no subnormals.
+
+    Every tolerance the claims state is a float64 rounding bound such as 100·N·κ·ε, which holds
+    for normal numbers only; a subnormal (below 2.2e-308, where precision is lost) would make a
+    correct claim fail on an artefact, at whichever example a Hypothesis release happens to try.
+    """
+    if not min_value <= max_value:
+        raise ValueError(f"need min_value <= max_value; got {min_value}, {max_value}")
+    return st.floats(min_value, max_value, allow_nan=False, allow_subnormal=False, width=64)
 
 
 def seeds() -> st.SearchStrategy[int]:
@@ -86,7 +99,7 @@ def spectra(
         raise ValueError(f"a {kind} spectrum needs dimension >= {lo}; got {n}")
     # log10 of λ/scale in [-log10(cond), 0]; 0.0 is the simplest value and shrinks first
     span = float(np.log10(max_condition))
-    logs = draw(hnp.arrays(np.float64, n, elements=st.floats(-span, 0.0, allow_nan=False, width=64)))
+    logs = draw(hnp.arrays(np.float64, n, elements=reals(-span, 0.0)))
     lam = scale * 10.0 ** (-np.abs(logs))
     if kind == "semidefinite":
         zeros = draw(st.integers(min_value=1, max_value=n - 1 if n > 1 else 1))
@@ -116,7 +129,7 @@ def orthogonal_bases(draw: st.DrawFn, n: int, *, method: Literal["seed", "floats
         return orthogonal_from_seed(n, draw(seeds()))
     if method != "floats":
         raise ValueError(f"method must be 'seed' or 'floats'; got {method!r}")
-    a = draw(hnp.arrays(np.float64, (n, n), elements=st.floats(-1.0, 1.0, width=64)))
+    a = draw(hnp.arrays(np.float64, (n, n), elements=reals(-1.0, 1.0)))
     a = a + 2.0 * np.eye(n)  # the all-zero draw shrinks to 2I; rank-deficient draws are rejected below
     assume(abs(np.linalg.det(a)) > 1e-6)
     q, r = np.linalg.qr(a)
@@ -164,7 +177,7 @@ def hessians(
 @st.composite
 def directions(draw: st.DrawFn, n: int) -> np.ndarray:
     """A unit vector in R^n (drawn entries, normalised; the zero vector is rejected)."""
-    v = draw(hnp.arrays(np.float64, n, elements=st.floats(-1.0, 1.0, width=64)))
+    v = draw(hnp.arrays(np.float64, n, elements=reals(-1.0, 1.0)))
     norm = float(np.linalg.norm(v))
     assume(norm > 1e-3)
     return v / norm
@@ -186,10 +199,10 @@ def projections(
     if bias == "equal":
         return np.full(n, scale / np.sqrt(n))
     if bias == "random":
-        c = draw(hnp.arrays(np.float64, n, elements=st.floats(-1.0, 1.0, width=64)))
+        c = draw(hnp.arrays(np.float64, n, elements=reals(-1.0, 1.0)))
         assume(np.linalg.norm(c) > 1e-3)
         return scale * c / np.linalg.norm(c)
-    rho = draw(st.floats(min_value=1e-3, max_value=1.0, width=64))
+    rho = draw(reals(1e-3, 1.0))
     # rank 0 = flattest (smallest λ) for "flat", steepest for "steep"
     order = np.argsort(lam, kind="stable")
     rank = np.empty(n)
@@ -236,7 +249,7 @@ def quadratic_states(
     """A random quadratic landscape and a point on it with projections of the given bias."""
     hess = draw(hessians(n, kind=kind, max_condition=max_condition))
     c = draw(projections(hess.eigvals, bias=bias))
-    w_star = draw(hnp.arrays(np.float64, hess.n, elements=st.floats(-1.0, 1.0, width=64)))
+    w_star = draw(hnp.arrays(np.float64, hess.n, elements=reals(-1.0, 1.0)))
     return QuadraticState(hessian=hess, c=c, w_star=w_star)
 
 
@@ -259,10 +272,10 @@ def landscapes(
     if kind not in ("quadratic", "quartic"):
         raise ValueError(f"kind must be 'quadratic' or 'quartic'; got {kind!r}")
     hess = draw(hessians(n, kind="positive definite", max_condition=max_condition))
-    w_star = draw(hnp.arrays(np.float64, hess.n, elements=st.floats(-1.0, 1.0, width=64)))
+    w_star = draw(hnp.arrays(np.float64, hess.n, elements=reals(-1.0, 1.0)))
     if kind == "quadratic":
         return Quadratic(eigvals=hess.eigvals, eigvecs=hess.eigvecs, w_star=w_star)
-    kappa = draw(st.floats(min_value=0.0, max_value=10.0, width=64))
+    kappa = draw(reals(0.0, 10.0))
     H = hess.H
 
     def f(w: np.ndarray) -> float:
@@ -284,4 +297,4 @@ def noise_levels(min_ratio: float = 0.0, max_ratio: float = 100.0) -> st.SearchS
     """Noise-to-signal ratios ‖ν‖/‖Δc̃‖ = γ2/γ1 for noisy rules (shrinks to ``min_ratio``)."""
     if not 0 <= min_ratio <= max_ratio or not np.isfinite(max_ratio):
         raise ValueError(f"need 0 <= min_ratio <= max_ratio < inf; got {min_ratio}, {max_ratio}")
-    return st.floats(min_value=min_ratio, max_value=max_ratio, allow_nan=False, width=64)
+    return reals(min_ratio, max_ratio)

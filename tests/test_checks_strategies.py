@@ -16,6 +16,14 @@ FAST = settings(max_examples=30, deadline=None, derandomize=True, database=None)
 ROUND = 1e-12
 
 
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(cs.reals(-1.0, 1.0))
+def test_reals_are_normal_floats(x: float) -> None:
+    # subnormals would break every N·κ·ε rounding bound the claims state
+    assert np.isfinite(x) and -1.0 <= x <= 1.0
+    assert x == 0.0 or abs(x) >= np.finfo(float).tiny
+
+
 @FAST
 @given(cs.spectra(cs.dimensions(2, 8), kind="positive definite", max_condition=100.0))
 def test_positive_definite_spectrum(lam: np.ndarray) -> None:
@@ -118,6 +126,7 @@ def test_same_seed_same_basis() -> None:
         (lambda: _draw(cs.projections(np.ones(3), bias="sideways")), "bias must be one of"),
         (lambda: cs.dimensions(5, 2), "min_dim"),
         (lambda: cs.noise_levels(2.0, 1.0), "min_ratio"),
+        (lambda: cs.reals(1.0, 0.0), "min_value <= max_value"),
         (lambda: _draw(cs.orthogonal_bases(3, method="magic")), "method"),
     ],
 )

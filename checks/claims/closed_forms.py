@@ -22,8 +22,8 @@ def _mc_setup(profile: Profile) -> st.SearchStrategy[Any]:
     return st.tuples(
         cs.quadratic_states(cs.dimensions(2, profile.max_dim), bias="random", max_condition=1e2),
         cs.seeds(),
-        st.floats(0.0, 2.0),  # ‖Δc‖
-        st.floats(0.05, 2.0),  # ‖Δε‖
+        cs.reals(0.0, 2.0),  # ‖Δc‖
+        cs.reals(0.05, 2.0),  # ‖Δε‖
     )
 
 
@@ -143,10 +143,10 @@ def _eq6_numeric_minimum(profile: Profile) -> Outcome:
     from scipy.optimize import minimize_scalar
 
     strategy = st.tuples(
-        st.floats(-10.0, -1e-3),  # ∇F·Δĉ
-        st.floats(1e-3, 1e3),  # Q[Δc]
-        st.floats(0.0, 2.0),  # ‖Δε‖
-        st.floats(1e-3, 1e3),  # Q[Δε]
+        cs.reals(-10.0, -1e-3),  # ∇F·Δĉ
+        cs.reals(1e-3, 1e3),  # Q[Δc]
+        cs.reals(0.0, 2.0),  # ‖Δε‖
+        cs.reals(1e-3, 1e3),  # Q[Δε]
     )
 
     def evaluate(example: Any) -> tuple[float, dict[str, Any]]:
@@ -183,7 +183,7 @@ def _eq6_numeric_minimum(profile: Profile) -> Outcome:
 def _eq9a_steady_state(profile: Profile) -> Outcome:
     from scipy.optimize import brentq
 
-    strategy = st.tuples(st.floats(1e-3, 1e3), st.floats(1e-3, 1e3), st.floats(1e-2, 10.0))
+    strategy = st.tuples(cs.reals(1e-3, 1e3), cs.reals(1e-3, 1e3), cs.reals(1e-2, 10.0))
     # brentq with xtol=1e-300 and rtol=4ε finds the root to ~1e-15 relative; the ratio is a
     # smooth function of it, so 1e-9 relative is far above rounding and far below any
     # mutated closed form (a dropped square root or factor is an O(1) change)
@@ -221,9 +221,7 @@ def _eq9a_steady_state(profile: Profile) -> Outcome:
     tags=("closed form",),
 )
 def _eq10_learning_raises(profile: Profile) -> Outcome:
-    strategy = st.tuples(
-        st.floats(1e-2, 10.0), st.floats(1e-3, 1e3), st.floats(1e-3, 1e3), st.floats(0.0, 10.0)
-    )
+    strategy = st.tuples(cs.reals(1e-2, 10.0), cs.reals(1e-3, 1e3), cs.reals(1e-3, 1e3), cs.reals(0.0, 10.0))
 
     def evaluate(example: Any) -> tuple[float, dict[str, Any]]:
         eps_norm, q_eps, q_c, minus_dF = example

@@ -94,7 +94,7 @@ def _eq14(profile: Profile) -> Outcome:
 @st.composite
 def _ordered_gradients(draw: st.DrawFn, max_dim: int) -> tuple[cs.SymmetricHessian, np.ndarray]:
     hess = draw(cs.hessians(cs.dimensions(2, max_dim)))
-    d2 = draw(st.lists(st.floats(0.0, 1.0), min_size=hess.n, max_size=hess.n))
+    d2 = draw(st.lists(cs.reals(0.0, 1.0), min_size=hess.n, max_size=hess.n))
     d = np.sqrt(np.sort(np.asarray(d2)))  # d² non-decreasing along ascending λ
     if not np.any(d > 0):
         d[-1] = 1.0

@@ -38,8 +38,8 @@ def _lyapunov(profile: Profile) -> Outcome:
     steps = profile.sim_steps
     strategy = st.tuples(
         cs.hessians(cs.dimensions(2, profile.max_dim), max_condition=1e2),
-        st.floats(0.05, 0.95),  # η as a fraction of the stability limit 2/λ_max
-        st.floats(0.01, 1.0),  # σ
+        cs.reals(0.05, 0.95),  # η as a fraction of the stability limit 2/λ_max
+        cs.reals(0.01, 1.0),  # σ
         cs.seeds(),
     )
 
