@@ -1,4 +1,4 @@
-"""Performance measurements for `plasticity bench` (issue 6).
+"""Performance measurements for `plasticity bench`.
 
 Each measurement is a small function returning numbers (a dict of floats), so that it can be
 pointed at any implementation and composed by :func:`benchmarks.suite.run_suite`:

@@ -11,7 +11,7 @@ linear network's step through the count-weighted 12×12 input moment, say) gets 
 *effective* rate from it, which may exceed what its own products achieve.
 
 For the nonlinear network (12→20→10, N = 440, 200 weights past the first layer) and
-S = 1000 this is 2.16 MFLOP, the figure quoted in issue 6; for the linear network
+S = 1000 this is 2.16 MFLOP, the figure counted by hand; for the linear network
 (12→10, N = 120) it is 0.48 MFLOP.
 """
 

@@ -1,6 +1,6 @@
 """Write tests/data/reference_sweep.npz: a small sweep computed by the straightforward path.
 
-The regression test of issue 6 ("results are unchanged by the optimisations") compares the
+The regression test "results are unchanged by the optimisations" compares the
 batched engine against this file.  It is produced by :func:`numerics.dynamics.simulate_reference`
 (a per-network loop with plain 2-D numpy maths) on a few networks of each architecture, for
 :data:`STEPS` steps, in the paper's bootstrap protocol and in full-batch mode.

@@ -1,4 +1,4 @@
-"""`plasticity bench`: every measurement of issue 6 in one run, as JSON and a Markdown table.
+"""`plasticity bench`: every measurement in one run, as JSON and a Markdown table.
 
 Each figure is reported beside an in-run reference: the sweeps against the per-network loop
 (:func:`numerics.dynamics.simulate_reference`) and the float32 GEMM roofline, the curvature
@@ -20,7 +20,7 @@ from benchmarks import curvature, machine, roofline, sweeps
 from benchmarks.commands import time_command
 from benchmarks.phases import profile_phases
 
-#: the JSON keys every run writes (issue 6 and the bench brief); None marks a skipped part
+#: the JSON keys every run writes (ARCHITECTURE.md); None marks a skipped part
 REQUIRED_KEYS = (
     "gemm_gflops_f32",
     "gemm_gflops_f64",
@@ -37,7 +37,7 @@ REQUIRED_KEYS = (
     "machine",
 )
 
-#: issue 6's targets on its 2-core machine (benchmark figures, never asserted in tests)
+#: the performance targets on a 2-core machine (benchmark figures, never asserted in tests)
 TARGETS = {
     "fig5_full_sweep_s": 120.0,
     "fig5s1_full_sweep_s": 40.0,
@@ -230,7 +230,7 @@ def to_markdown(res: Mapping[str, Any]) -> str:
     m = res["machine"]
     peak = res["gemm_gflops_f32"]
     lines = [
-        "| measurement | value | vs in-run baseline | vs GEMM peak | target (issue 6) |",
+        "| measurement | value | vs in-run baseline | vs GEMM peak | target |",
         "|---|---|---|---|---|",
         f"| GEMM float32, {d.get('gemm', {}).get('n', '?')}² (the roofline) | "
         f"{_fmt(peak, 'GFLOP/s')} | — | 100 % | |",

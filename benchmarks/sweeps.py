@@ -1,6 +1,6 @@
 """Timing of the paper's sweeps: the batched engine against the per-network reference loop.
 
-Both are D's public functions in :mod:`numerics.dynamics`: :func:`~numerics.dynamics.simulate`
+Both are public functions in :mod:`numerics.dynamics`: :func:`~numerics.dynamics.simulate`
 (every network stacked, one batched product per layer per step) and
 :func:`~numerics.dynamics.simulate_reference` (a Python loop over networks with the same
 numpy maths and the same random draws).

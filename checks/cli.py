@@ -28,7 +28,7 @@ def _load(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every subcommand that is installed."""
+    """The full argument parser, with every subcommand."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -45,12 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"plasticity {ver}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = _load(name)
-        except ModuleNotFoundError as exc:  # a subcommand not written yet
-            if exc.name and exc.name.startswith("checks.commands"):
-                continue
-            raise
+        module = _load(name)
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
         p.set_defaults(_module=module)

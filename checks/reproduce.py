@@ -526,7 +526,7 @@ def default_stages(scale: str) -> list[Stage]:
 
 # --------------------------------------------------------------------------- predictions
 
-#: normalised key -> column of figK_predicted.csv (engineer D's `numerics.figures.PREDICTED_COLUMNS`)
+#: normalised key -> column of figK_predicted.csv (`numerics.figures.PREDICTED_COLUMNS`)
 _PANEL_COLUMNS: dict[str, str] = {
     "network": "network",
     "noise_to_signal": "noise_to_signal",

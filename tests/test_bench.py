@@ -25,7 +25,7 @@ from numerics.networks import LINEAR, NONLINEAR, Architecture
 
 
 def test_flops_per_network_step_matches_issue_and_hand_count() -> None:
-    # issue 6 quotes 2.16 MFLOP per nonlinear network-step on 1000 samples
+    # 2.16 MFLOP per nonlinear network-step on 1000 samples, counted by hand
     assert flops_per_network_step(NONLINEAR, 1000) == 2_160_000
     # linear 12->10: forward 2*120*1000 plus weight gradient 2*120*1000, no back-propagated error
     assert flops_per_network_step(LINEAR, 1000) == 480_000

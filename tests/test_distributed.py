@@ -1,4 +1,4 @@
-"""The sweep runner on a Dask distributed cluster gives the in-process result (issue 6, item 3).
+"""The sweep runner on a Dask distributed cluster gives the in-process result.
 
 Skips cleanly when Dask is not installed (`pip install -e '.[distributed]'`, which `.ci/run`
 does).  Uses the Figure 5 network (nonlinear, bootstrap batches) on a tiny grid, and an

@@ -191,7 +191,7 @@ NETWORK_CONFINED_RATIOS = tuple(float(x) for x in np.round(np.arange(0.02, 0.201
 def _network_sweep(
     noise_to_signal: float, ratios: tuple[float, ...], reps: int, steps: int, fluct_mask: str | None
 ) -> dict[str, np.ndarray]:
-    """Steady-state records (ratio, repetition) of the paper's network under D's batched engine.
+    """Steady-state records (ratio, repetition) of the paper's network under the batched engine.
 
     Full batch, run ids 0…B−1 of seed NETWORK_SEED (so sweeps of equal grid share teachers,
     students and noise streams: paired comparisons).  Only simulation outputs are kept (no
@@ -305,7 +305,7 @@ def _network_summary(
 
 @claim(
     "sim_network_theory",
-    "The paper's nonlinear network (D's batched engine, full batch, noise-to-signal 0.1, "
+    "The paper's nonlinear network (batched engine, full batch, noise-to-signal 0.1, "
     "‖Δε‖ = 0.01√N): the self-consistent eq9a ratio matches the steady-state gradient-norm "
     "minimiser; the loss minimiser is reported beside it as a finding",
     conditions=(
@@ -418,7 +418,7 @@ def _confined(profile: Profile) -> Outcome:
     "the measured steady-state Q[Δε] and the simulated best (gradient-norm minimising) ratio, "
     "in proportion to eq9a's prediction √(Q[Δε]/Q[Δc]) from the measured Q's",
     conditions=(
-        "nonlinear 12→20→10 network, D's engine, full batch, noise-to-signal 0.1, ‖Δε‖ = 0.01√N",
+        "nonlinear 12→20→10 network, batched engine, full batch, noise-to-signal 0.1, ‖Δε‖ = 0.01√N",
         "Δε confined to layer 1 (norm kept) vs on every synapse; same runs, teachers and streams",
         "ratios 0.02…0.2 step 0.02 (confined), 0.05…0.5 step 0.05 (all); loss minimiser reported",
     ),
@@ -485,7 +485,7 @@ def _sim_confined(profile: Profile) -> Outcome:
     "paper's 20 and 50) the predicted (self-consistent eq9a) and the simulated (gradient-norm "
     "minimising) best ratios rise towards 1, and agree at each noise level",
     conditions=(
-        "nonlinear 12→20→10 network, D's engine, full batch, ‖Δε‖ = 0.01√N",
+        "nonlinear 12→20→10 network, batched engine, full batch, ‖Δε‖ = 0.01√N",
         "ratios 0.05…0.5 step 0.05 (noise < 5), 0.2…1.7 step 0.3 (noise ≥ 5, run longer)",
         "loss minimisers reported as findings, not asserted",
     ),

@@ -1,4 +1,4 @@
-"""`plasticity bench`: measure this machine's speed on the paper's workloads (issue 6).
+"""`plasticity bench`: measure this machine's speed on the paper's workloads.
 
 Prints a Markdown table (each figure beside its in-run baseline and the GEMM roofline) and
 optionally writes it and the full JSON to files.  Takes a few minutes; ``--skip-commands``
