@@ -59,6 +59,7 @@ __all__ = [
     "parse_minimum",
     "check_at_point",
     "PointCheck",
+    "gradient_error_bound",
     "spec_kind",
     "MAX_DENSE_N",
 ]
@@ -422,11 +423,13 @@ def load(
 
 @dataclass(frozen=True)
 class PointCheck:
-    """What :func:`check_at_point` measured: F, ∇F, ∇²F at w and the consistency margins."""
+    """What :func:`check_at_point` measured: F, ∇F, ∇²F at w, the error bound of ∇F
+    (:func:`gradient_error_bound`) and the consistency margins."""
 
     loss: float
     grad: np.ndarray
     hessian: np.ndarray
+    grad_error: float
     details: tuple[str, ...]
 
 
@@ -463,8 +466,8 @@ def check_at_point(
     U = _unit_directions(n, min(n_directions, max(n, 1)) if n > 1 else 1, rng)
     w_scale = max(1.0, float(np.linalg.norm(w)))
     h = EPS ** (1 / 3) * w_scale  # balances truncation h² against rounding eps/h
-    g_err = _gradient_error(landscape, w, exact)
     h_scale = float(np.max(np.abs(np.linalg.eigvalsh(H))))
+    dg = gradient_error_bound(landscape, w, exact, g0, h_scale)
     # A finite-difference gradient is itself smoothed over its own step (eps^(1/3) per
     # coordinate); kinks are only visible to steps well beyond that along every coordinate a
     # random unit direction touches (components ~1/√N), hence the factor 4√N.
@@ -473,24 +476,35 @@ def check_at_point(
     for u in U:
         if "grad" in exact:
             _check_gradient(landscape, w, u, g0, F0, h, details)
-        _check_twice_differentiable(landscape, w, u, g0, h_smooth, g_err, h_scale, w_scale, details)
+        _check_twice_differentiable(landscape, w, u, g0, h_smooth, dg, details)
         if "hessian" in exact:
-            _check_hessian(landscape, w, u, H, g0, h, g_err, h_scale, w_scale, details)
-    return PointCheck(F0, g0, H, tuple(details))
+            _check_hessian(landscape, w, u, H, h, dg, h_scale, details)
+    return PointCheck(F0, g0, H, dg, tuple(details))
 
 
-def _gradient_error(landscape: Landscape, w: np.ndarray, exact: tuple[str, ...]) -> float:
-    """Absolute error of one gradient evaluation: the FD estimate, or 0 when exact."""
+def gradient_error_bound(
+    landscape: Landscape, w: np.ndarray, exact: tuple[str, ...], g: np.ndarray, hessian_norm: float
+) -> float:
+    """An upper bound on the absolute error ‖δ∇F‖ of one evaluation ``g`` of ∇F at ``w``.
+
+    * Rounding, for every gradient: 64·eps·(‖∇F‖ + ‖∇²F‖·max(1, ‖w‖)).  The second term is
+      how much ∇F changes when w moves by a relative eps -- the rounding of w itself, and
+      the backward error of a float64 evaluation of ∇F, which computes the gradient at a
+      point within a few eps of w; the first is the rounding of the result.  The factor 64
+      covers the few dozen floating-point operations of a typical gradient.
+    * For a finite-difference gradient (``"grad"`` not in ``exact``), add its error estimate
+      ``fd_error_estimate`` (truncation from Richardson's |D(h) − D(2h)|/3, plus rounding
+      eps·|F|/h per coordinate; :class:`numerics.landscapes.FunctionLandscape`).
+
+    ``hessian_norm`` is ‖∇²F(w)‖₂.  A gradient whose norm is within this bound has no
+    direction distinguishable from rounding or truncation noise: the point is stationary to
+    working precision.
+    """
+    w = check_point(w, landscape.n)
+    bound = 64 * EPS * (float(np.linalg.norm(g)) + hessian_norm * max(1.0, float(np.linalg.norm(w))))
     if "grad" not in exact and hasattr(landscape, "fd_error_estimate"):
-        return float(np.linalg.norm(landscape.fd_error_estimate(w)))
-    return 0.0
-
-
-def _rounding(g: np.ndarray, h_scale: float, w_scale: float) -> float:
-    # A gradient computed in float64 at w carries rounding ~eps·(‖∇F‖ + ‖∇²F‖·‖w‖): the
-    # second term is the change of ∇F under a relative-eps perturbation of w.  The factor
-    # 64 covers the few dozen operations of a typical gradient.
-    return 64 * EPS * (float(np.linalg.norm(g)) + h_scale * w_scale)
+        bound += float(np.linalg.norm(landscape.fd_error_estimate(w)))
+    return bound
 
 
 def _check_gradient(
@@ -526,9 +540,7 @@ def _check_twice_differentiable(
     u: np.ndarray,
     g0: np.ndarray,
     h: float,
-    g_err: float,
-    h_scale: float,
-    w_scale: float,
+    dg: float,
     details: list[str],
 ) -> None:
     """Finite differences of ∇F along u must converge as a smooth F's do.
@@ -550,7 +562,7 @@ def _check_twice_differentiable(
     jump = {s: float(np.linalg.norm(gp + gm - 2 * g0)) / (s * h) for s, (gp, gm) in g.items()}
     r1 = float(np.linalg.norm(central[1] - central[2]))
     r2 = float(np.linalg.norm(central[2] - central[4]))
-    dg = g_err + _rounding(g0, h_scale, w_scale)  # error of one gradient evaluation
+    # dg bounds the error of one gradient evaluation (gradient_error_bound);
     # central differences carry ≤ δg/h each, so r1 ≤ 1.5δg/h from rounding alone; jumps ≤ 4δg/h
     floor_central, floor_jump = 4 * dg / h, 4 * dg / h
     details.append(
@@ -578,11 +590,9 @@ def _check_hessian(
     w: np.ndarray,
     u: np.ndarray,
     H: np.ndarray,
-    g0: np.ndarray,
     h: float,
-    g_err: float,
+    dg: float,
     h_scale: float,
-    w_scale: float,
     details: list[str],
 ) -> None:
     def central(step: float) -> np.ndarray:
@@ -590,11 +600,9 @@ def _check_hessian(
 
     c1, c2 = central(h), central(2 * h)
     Hu = H @ u
-    # Richardson: truncation of c1 ≈ ‖c1 − c2‖/3; rounding 2 gradient errors / (2h); ×10 margin
-    # for the estimate, and a floor at the rounding of H·u itself (~N·eps·‖H‖).
-    bound = 10 * (float(np.linalg.norm(c1 - c2)) / 3 + (g_err + _rounding(g0, h_scale, w_scale)) / h) + (
-        landscape.n * EPS * h_scale
-    )
+    # Richardson: truncation of c1 ≈ ‖c1 − c2‖/3; rounding 2 gradient errors dg / (2h); ×10
+    # margin for the estimate, and a floor at the rounding of H·u itself (~N·eps·‖H‖).
+    bound = 10 * (float(np.linalg.norm(c1 - c2)) / 3 + dg / h) + landscape.n * EPS * h_scale
     err = float(np.linalg.norm(Hu - c1))
     details.append(f"Hessian vs gradient differences: ‖∇²F·u − Δ∇F/Δw‖ = {err:.3g} (bound {bound:.3g})")
     if err > bound:

@@ -3,21 +3,31 @@ checked against independent computations on quadratics with a known spectrum."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 
 from checks.cli import main
-from checks.landscape_report import NOISE_TO_SIGNAL, analyse, simulate_best_ratios
+from checks.landscape_report import NOISE_TO_SIGNAL, analyse, format_text, simulate_best_ratios
 from checks.user_landscape import load
 from numerics.landscapes import Quadratic
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-REQUIRED_KEYS = {"n_params", "trace_over_n", "q_gradient", "q_newton", "predicted_ratio", "claims"}
-RULE_KEYS = {"gradient", "newton", "zeroth_order", "noisy_gradient"}
+REQUIRED_KEYS = {
+    "n_params",
+    "trace_over_n",
+    "q_gradient",
+    "q_newton",
+    "q_beeline",
+    "predicted_ratio",
+    "claims",
+}
+RULE_KEYS = {"gradient", "newton", "beeline", "zeroth_order", "noisy_gradient"}
 
 
 def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
@@ -53,7 +63,7 @@ def test_module_spec_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     data = run_json([f"{EXAMPLES / 'tiny_network.py'}:loss", "--at", at, "--minimum", teacher], capsys)
     check_schema(data)
     assert data["n_params"] == 9
-    assert data["newton_step"] == "w* − w"
+    assert data["q_beeline"] is not None and claim(data, "main_claim.beeline")
 
 
 def test_hessian_spec_end_to_end(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -215,11 +225,12 @@ def test_newton_step_from_the_hessian_without_a_minimum() -> None:
     landscape, w, _ = quadratic(lam, c, seed=2)
     with_min = analyse(landscape, w, minimum=np.zeros(10))
     user_like = Quadratic(landscape.H)  # same H; report told nothing about w* ...
-    no_min = analyse(_NoMinimum(user_like), w)  # ... so the Newton step is −H⁻¹∇F
-    assert with_min.newton_step == "w* − w" and no_min.newton_step == "−(∇²F)⁻¹∇F"
+    no_min = analyse(_NoMinimum(user_like), w)  # ... so there is no beeline, only −H⁻¹∇F
+    assert no_min.q_beeline is None and "main_claim.beeline" not in {cl.id for cl in no_min.claims}
     # on a quadratic −H⁻¹∇F = w* − w exactly; the linear solve adds error ~cond(H)·eps ≈ 1e-14
-    assert no_min.q_newton == pytest.approx(with_min.q_newton, rel=1e-9)
-    assert with_min.q_newton == pytest.approx(independent(lam, c)["q_newton"], rel=1e-10)
+    assert no_min.q_newton == pytest.approx(with_min.q_beeline, rel=1e-9)
+    assert with_min.q_newton == pytest.approx(with_min.q_beeline, rel=1e-9)
+    assert with_min.q_beeline == pytest.approx(independent(lam, c)["q_newton"], rel=1e-10)
 
 
 class _NoMinimum:
@@ -272,7 +283,7 @@ def test_simulate_flag_through_the_command(capsys: pytest.CaptureFixture[str]) -
         + ["--steps", "100", "--reps", "2"],
         capsys,
     )
-    assert set(data["simulation"]["rules"]) == RULE_KEYS
+    assert set(data["simulation"]["rules"]) == RULE_KEYS - {"beeline"}  # no --minimum: no beeline
     assert data["simulation"]["steps"] == 100
 
 
@@ -290,3 +301,150 @@ def test_a_minimum_that_is_not_stationary_is_flagged() -> None:
     assert any("is --minimum really a minimum?" in note for note in rep.notes)
     rep = analyse(landscape, w, minimum=np.zeros(3))
     assert not any("--minimum" in note for note in rep.notes)
+
+
+# --------------------------------------------------------------------------- a real landscape
+
+LOGISTIC = ROOT / "tests" / "data" / "logistic.py"
+
+
+def _load_logistic() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("logistic_landscape_for_tests", LOGISTIC)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+LOG = _load_logistic()
+#: a fixed direction away from the minimum, not an eigenvector of the Hessian there
+AWAY = np.array([1.0, 0.0, 1.0, 0.0]) / np.sqrt(2.0)
+
+
+def save_point(tmp_path: Path, name: str, w: np.ndarray) -> str:
+    np.save(tmp_path / f"{name}.npy", w)
+    return str(tmp_path / f"{name}.npy")
+
+
+def hand_q(H: np.ndarray, v: np.ndarray) -> float:
+    return float(v @ H @ v / (v @ v))
+
+
+@pytest.mark.parametrize("function", ["loss", "value"])  # exact ∇F and ∇²F / F only
+def test_a_trained_minimum_is_stationary_and_gets_no_gradient_verdict(
+    function: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    at = save_point(tmp_path, "w_star", LOG.trained())
+    data = run_json([f"{LOGISTIC}:{function}", "--at", at], capsys)
+    # ‖∇F‖ there is rounding (exact) or finite-difference noise: no verdict may rest on it
+    for rule in ("gradient", "newton", "noisy_gradient"):
+        c = claim(data, f"main_claim.{rule}")
+        assert c["holds"] is None and c["detail"].startswith("undefined at a stationary point")
+        assert data["predicted_ratio"][rule] is None
+    assert data["q_gradient"] is None and data["q_newton"] is None
+    assert data["stationary"] is True and data["grad_norm"] <= data["grad_error_bound"]
+    check_schema(data)
+    assert claim(data, "table2.noisy_gradient")["holds"] is None
+    assert claim(data, "main_claim.zeroth_order")["holds"] is True  # needs only Tr/N > 0
+    assert any("stationary to working precision" in note for note in data["notes"])
+    assert main(["landscape", f"{LOGISTIC}:{function}", "--at", at]) == 0
+    text = capsys.readouterr().out
+    row = next(line for line in text.splitlines() if line.startswith("gradient "))
+    assert row.endswith("undefined at a stationary point")
+    assert "HOLDS  main_claim.gradient" not in text and "FAILS  main_claim.gradient" not in text
+
+
+def test_the_gradient_error_bound_covers_rounding_and_is_not_loose(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    w_star = LOG.trained()
+    data = run_json([f"{LOGISTIC}:loss", "--at", save_point(tmp_path, "w_star", w_star)], capsys)
+    # the same ∇F summed over the samples in other orders: its spread is rounding, and the
+    # bound must cover it (20 seeded random orders)
+    rng = np.random.default_rng(7)
+    g0 = LOG.loss_grad(w_star)
+    spread = 0.0
+    for _ in range(20):
+        order = rng.permutation(LOG.N_SAMPLES)
+        X, Y = LOG.X[order], LOG.Y[order]
+        s = 0.5 * (1.0 + np.tanh(0.5 * (X @ w_star)))
+        spread = max(spread, float(np.linalg.norm(X.T @ (s - Y) / LOG.N_SAMPLES + LOG.LAMBDA * w_star - g0)))
+    assert 0 < spread <= data["grad_error_bound"]
+    # 1e-4 from the minimum ‖∇F‖ ≥ 1e-4·λ_min ≈ 1.5e-6, far above both bounds (~1e-15 exact,
+    # ~2e-11 F only): the point is not stationary and Q[∇F] is measured
+    w = w_star + 1e-4 * AWAY
+    at = save_point(tmp_path, "near", w)
+    H, g = LOG.loss_hess(w), LOG.loss_grad(w)
+    exact = run_json([f"{LOGISTIC}:loss", "--at", at], capsys)
+    assert exact["stationary"] is False
+    # same float64 Hessian and gradient as the tool: Q agrees to rounding (N·eps ≈ 1e-15)
+    assert exact["q_gradient"] == pytest.approx(hand_q(H, g), rel=1e-10)
+    f_only = run_json([f"{LOGISTIC}:value", "--at", at], capsys)
+    assert f_only["stationary"] is False
+    # F only: the gradient's direction is off by ≤ bound/‖∇F‖ ≈ 2e-11/1.5e-6 ≈ 1.5e-5 and the
+    # second-difference Hessian by ~eps^(1/2) ≈ 1e-8, so Q moves by ≤ 2‖H‖·1.5e-5 ≈ 8e-6
+    assert f_only["q_gradient"] == pytest.approx(hand_q(H, g), abs=1e-5)
+
+
+@pytest.mark.parametrize("function", ["loss", "value"])
+def test_minimum_note_compares_against_the_error_bound(
+    function: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    w_star = LOG.trained()
+    at = save_point(tmp_path, "w_star", w_star)
+    data = run_json([f"{LOGISTIC}:{function}", "--at", at, "--minimum", at], capsys)
+    assert not any("--minimum" in note for note in data["notes"])
+    # a claimed minimum 1e-3 away has ‖∇F‖ ≥ 1e-3·λ_min ≈ 1.5e-5, far above its error bound
+    off = save_point(tmp_path, "off", w_star + 1e-3 * AWAY)
+    data = run_json([f"{LOGISTIC}:{function}", "--at", at, "--minimum", off], capsys)
+    assert any("is --minimum really a minimum?" in note for note in data["notes"])
+
+
+def test_newton_and_beeline_rows_match_the_simulated_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    w_star = LOG.trained()
+    w = w_star + AWAY
+    args = [f"{LOGISTIC}:loss", "--at", save_point(tmp_path, "w", w), "--minimum"]
+    args += [save_point(tmp_path, "w_star", w_star), "--simulate", "--steps", "2", "--reps", "1"]
+    data = run_json(args, capsys)
+    H, g = LOG.loss_hess(w), LOG.loss_grad(w)
+    tr_n = np.trace(H) / H.shape[0]
+    q_newton = hand_q(H, -np.linalg.solve(H, g))
+    q_beeline = hand_q(H, w_star - w)
+    assert abs(q_newton - q_beeline) > 0.01 * q_beeline  # F is not quadratic: two different steps
+    # the same float64 Hessian as the tool; cond(H) ≈ 9, so the solve adds ~10·eps relative
+    assert data["q_newton"] == pytest.approx(q_newton, rel=1e-10)
+    assert data["q_beeline"] == pytest.approx(q_beeline, rel=1e-10)
+    for rule, q in (("newton", q_newton), ("beeline", q_beeline)):
+        ratio = np.sqrt(tr_n / q)  # eq9a by hand
+        assert data["predicted_ratio"][rule] == pytest.approx(ratio, rel=1e-10)
+        # the simulated rule is compared with the prediction for the step it takes
+        assert data["simulation"]["rules"][rule]["predicted_ratio"] == pytest.approx(ratio, rel=1e-10)
+    assert main(["landscape", *args]) == 0
+    text = capsys.readouterr().out
+    assert "newton (−(∇²F)⁻¹∇F)" in text and "beeline (w* − w)" in text
+
+
+def test_an_indefinite_point_with_positive_curvatures_is_still_a_prediction() -> None:
+    lam = np.array([2.0, 1.0, -1.5])
+    landscape, w, _ = quadratic(lam, np.ones(3), seed=5)
+    tr_n = lam.mean()
+    q_g = np.sum(lam**3) / np.sum(lam**2)  # ∇F = H w has projections λ·1
+    assert q_g > tr_n > 0  # eq9a's conditions hold; Chebyshev-like: the claim holds
+    rep = analyse(landscape, w)
+    assert rep.training_state == "partially trained"
+    verdict = {cl.id: cl for cl in rep.claims}
+    for cid in ("main_claim.gradient", "main_claim.noisy_gradient", "table2.noisy_gradient"):
+        assert verdict[cid].holds is True and verdict[cid].applies
+    assert rep.predicted_ratio["gradient"] == pytest.approx(np.sqrt(tr_n / q_g), rel=1e-10)
+    assert any("not guaranteed" in note for note in rep.notes)
+    assert not any("not expected to hold" in note for note in rep.notes)
+    text = format_text(rep)
+    row = next(line for line in text.splitlines() if line.startswith("gradient "))
+    assert row.endswith("holds")
+    assert "HOLDS  main_claim.gradient" in text
+    # where Q[∇F] < 0 eq9a's conditions fail: no verdict, and the reason says so
+    _, w_neg, _ = quadratic(lam, np.array([0.01, 0.01, 1.0]), seed=5)
+    neg = {cl.id: cl for cl in analyse(landscape, w_neg).claims}["main_claim.gradient"]
+    assert neg.holds is None and not neg.applies and "not guaranteed" in neg.detail

@@ -37,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--minimum",
         metavar="POINT",
-        help="the known minimum w* (a POINT, or one number for every coordinate); the Newton step is "
-        "then w* − w, else −(∇²F)⁻¹∇F",
+        help="the known minimum w* (a POINT, or one number for every coordinate); the beeline w* − w is "
+        "then reported (and simulated) beside the Newton step −(∇²F)⁻¹∇F",
     )
     parser.add_argument(
         "--simulate",

@@ -47,9 +47,11 @@ def _section_landscape(out_dir: Path, command: str = "") -> str:
         q_of = {
             "gradient": doc.get("q_gradient"),
             "newton": doc.get("q_newton"),
+            "beeline": doc.get("q_beeline"),
             "zeroth_order": doc.get("q_zeroth_order"),
         }
         label = {rule: rule.replace("_", " ") for rule in predicted}
+        label.update({"newton": "newton −(∇²F)⁻¹∇F", "beeline": "beeline w* − w"})
         # the noisy-gradient prediction is one entry of the noisy_gradient table: show its noise level
         for entry in doc.get("noisy_gradient") or []:
             if isinstance(entry, Mapping) and entry.get("predicted_ratio") == predicted.get("noisy_gradient"):
