@@ -20,7 +20,6 @@ undefined there, never given a verdict.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -31,7 +30,9 @@ from checks.user_landscape import UserLandscape, check_at_point, gradient_error_
 from derivations import closed_forms
 from numerics import rules
 from numerics.curvature import Q_from_hessian
-from numerics.landscapes import Landscape, check_point
+from numerics.files import json_text, jsonable
+from numerics.landscapes import EPS, Landscape, check_point
+from numerics.ratios import fixed_point
 
 __all__ = [
     "NOISE_TO_SIGNAL",
@@ -44,7 +45,6 @@ __all__ = [
     "format_text",
 ]
 
-EPS = float(np.finfo(np.float64).eps)
 #: noise-to-signal levels γ₂/γ₁ of noisy gradient compensation (the paper's 0.1 … 50)
 NOISE_TO_SIGNAL: tuple[float, ...] = (0.1, 1.0, 5.0, 20.0, 50.0)
 #: the level whose ratio is reported as predicted_ratio["noisy_gradient"]
@@ -104,25 +104,11 @@ class LandscapeReport:
         """A JSON-serialisable dict (NaN never appears: undefined values are null)."""
         out = asdict(self)
         out["claims"] = [asdict(c) for c in self.claims]
-        return _clean(out)
+        return jsonable(out)
 
     def dumps(self) -> str:
         """The report as indented JSON text (undefined values as null)."""
-        return json.dumps(self.to_json(), indent=2, allow_nan=False)
-
-
-def _clean(x: object) -> object:
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.bool_ | bool):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, float | np.floating):
-        return float(x) if math.isfinite(float(x)) else None
-    return x
+        return json_text(self.to_json(), indent=2)
 
 
 # --------------------------------------------------------------------------- the analysis
@@ -152,9 +138,13 @@ def _psd_tolerance(
     return tol + abs(r1 - float(lam[0])) + abs(r1 - r2) / 3
 
 
+def _none_if_nan(x: float) -> float | None:
+    return None if math.isnan(x) else x
+
+
 def _ratio(q_c: float | None, q_eps: float) -> float | None:
-    """eq9a, where it applies (both curvatures positive), else None."""
-    if q_c is None or not (q_c > 0 and q_eps > 0):
+    """eq9a, where it applies (closed_forms.applies: both curvatures positive), else None."""
+    if q_c is None or not closed_forms.applies("steady_state_ratio", q_eps, q_c):
         return None
     return float(closed_forms.steady_state_ratio(Q_eps=q_eps, Q_c=q_c))
 
@@ -542,7 +532,7 @@ def simulate_best_ratios(
         i_loss, i_grad = int(np.nanargmin(loss)), int(np.nanargmin(gnorm))
         out["rules"][rule] = {
             "predicted_ratio": predicted.get(rule),
-            "self_consistent_ratio": _fixed_point(grid, run.predicted_ratio()),
+            "self_consistent_ratio": _none_if_nan(fixed_point(grid, run.predicted_ratio())),
             "grad_norm_minimiser": float(grid[i_grad]),
             "grad_norm_at_minimiser": [float(gnorm[i_grad]), float(gnorm_se[i_grad])],
             "loss_minimiser": float(grid[i_loss]),
@@ -551,19 +541,6 @@ def simulate_best_ratios(
             "steady_grad_norm": gnorm.tolist(),
         }
     return out
-
-
-def _fixed_point(grid: np.ndarray, pred: np.ndarray) -> float | None:
-    """The ratio r where r = eq9a(Q's measured at r): first sign change of pred(r) − r, interpolated."""
-    diff = pred - grid
-    ok = np.isfinite(diff)
-    for i in range(len(grid) - 1):
-        if ok[i] and ok[i + 1] and diff[i] * diff[i + 1] <= 0:
-            if diff[i] == diff[i + 1]:
-                return float(grid[i])
-            t = diff[i] / (diff[i] - diff[i + 1])
-            return float(grid[i] + t * (grid[i + 1] - grid[i]))
-    return None
 
 
 # --------------------------------------------------------------------------- text output

@@ -608,10 +608,10 @@ def eq9a_consistency(path: Path) -> tuple[int, float]:
         return np.array([_number(r[name]) if _number(r[name]) is not None else np.nan for r in records])
 
     q_eps, q_c, given = col("Q_eps"), col("Q_c"), col("predicted_ratio")
-    applies = np.isfinite(q_eps) & np.isfinite(q_c) & (q_c > 0) & (q_eps >= 0)
+    applies = closed_forms.applies("steady_state_ratio", q_eps, q_c)
     if np.isfinite(given[~applies]).any():
         raise ValueError(
-            f"{path}: a run has a predicted_ratio where eq9a does not apply (Q_c ≤ 0 or Q_eps < 0)"
+            f"{path}: a run has a predicted_ratio where eq9a does not apply (Q_c ≤ 0 or Q_eps ≤ 0)"
         )
     if not applies.any():
         return 0, 0.0

@@ -5,11 +5,14 @@ Every function here is the ``lambdify``'d closed form of a derived result (see
 the symbol names of the result.  Array arguments (``lam``, ``c``, ``d``) are summed over
 their last axis.  Each name is resolved on first call so importing this module is cheap.
 
-``raw(name)`` returns the unvalidated function for hot loops.
+``raw(name)`` returns the unvalidated function for hot loops.  ``applies(name, ...)`` is
+the elementwise mask of where a closed form's conditions hold, and ``where_applies(name,
+...)`` evaluates it there and gives NaN elsewhere: the one answer to "does eqN apply".
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -67,6 +70,32 @@ def _resolve(name: str, validate: bool) -> Callable[..., np.ndarray]:
 def raw(name: str) -> Callable[..., np.ndarray]:
     """The unvalidated numeric form of ``name`` (for hot loops with known-good inputs)."""
     return _resolve(name, validate=False)
+
+
+def applies(name: str, *args: object) -> np.ndarray:
+    """Boolean mask, broadcast over the (scalar) arguments: where the closed form ``name``
+    applies (finite inputs of the signs its symbols demand, its conditions' relations true).
+
+    eq9a (``steady_state_ratio``), for instance, applies exactly where Q[Δε] > 0 and Q[Δc] > 0.
+    """
+    if name not in SIGNATURES:
+        raise ValueError(f"unknown closed form {name!r}; known: {', '.join(SIGNATURES)}")
+    return get(SIGNATURES[name][0]).domain()(*args)
+
+
+def where_applies(name: str, *args: object) -> np.ndarray:
+    """The closed form ``name`` evaluated where it :func:`applies`, NaN elsewhere (float array).
+
+    The form is looked up on this module at call time (the validated one), so a test that
+    replaces ``closed_forms.<name>`` reaches every caller.
+    """
+    ok = applies(name, *args)
+    values = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in args))
+    out = np.full(ok.shape, np.nan)
+    if ok.any():
+        fn = getattr(sys.modules[__name__], name)
+        out[ok] = np.asarray(fn(*(v[ok] for v in values)), dtype=float)
+    return out
 
 
 def __getattr__(name: str) -> Callable[..., np.ndarray]:

@@ -118,6 +118,21 @@ class Result:
             raise ValueError(f"{self.id} is a statement without a closed form to evaluate")
         return _numeric(self, validate)
 
+    def domain(self) -> Callable[..., np.ndarray]:
+        """Elementwise mask of where the closed form applies: the test the validated form makes.
+
+        For a result whose arguments are all scalars, returns a function of the same
+        arguments giving a boolean array (broadcast over them) that is True exactly where
+        every argument is finite, has the sign its symbol's assumptions demand, and every
+        condition with a relation holds.  So "does eqN apply here" has one answer, read off
+        the derivation, wherever it is asked.
+        """
+        if self.closed_form is None:
+            raise ValueError(f"{self.id} is a statement without a closed form to evaluate")
+        if any(isinstance(a, sp.IndexedBase) for a in self.args):
+            raise ValueError(f"{self.id}: domain() is elementwise; this result sums over an array argument")
+        return _domain(self)
+
 
 def _raw_function(result: Result) -> Callable[..., object]:
     if result.numeric_impl is not None:
@@ -187,6 +202,32 @@ def _numeric(result: Result, validate: bool) -> Callable[..., np.ndarray]:
     evaluate.__doc__ = f"{result.title}: numeric form of {result.id} (validated)."
     evaluate.__signature__ = signature  # type: ignore[attr-defined]
     return evaluate
+
+
+@functools.cache
+def _domain(result: Result) -> Callable[..., np.ndarray]:
+    signs = [_sign_requirement(a) for a in result.args]
+    rel_fns = [
+        sp.lambdify(result.args, c.relation, modules="numpy")
+        for c in result.conditions
+        if c.relation is not None and c.relation is not sp.true
+    ]
+
+    def mask(*args: object) -> np.ndarray:
+        values = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in args))
+        ok = np.ones(values[0].shape, dtype=bool) if values else np.ones((), dtype=bool)
+        for x, sign in zip(values, signs, strict=True):
+            ok &= np.isfinite(x)
+            if sign is not None:
+                with np.errstate(invalid="ignore"):
+                    ok &= sign[1](x)
+        with np.errstate(all="ignore"):
+            for fn in rel_fns:
+                ok &= np.asarray(fn(*values), dtype=bool)
+        return ok
+
+    mask.__name__ = f"{result.id}_domain"
+    return mask
 
 
 # --------------------------------------------------------------------------- registry

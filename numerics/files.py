@@ -1,10 +1,15 @@
-"""Atomic file writes: readers see the old file or the new one, never a partial write."""
+"""Output files: atomic writes (readers see the old file or the new one, never a partial
+write) and the one JSON convention (strict JSON, non-finite numbers as null)."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 
 def _umask() -> int:
@@ -40,3 +45,32 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     """:func:`atomic_write_bytes` for UTF-8 text."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def jsonable(x: object) -> object:
+    """``x`` with numpy scalars and arrays made Python, ready for strict JSON.
+
+    The one convention for every JSON file the toolkit writes: JSON has no NaN or infinity,
+    so a non-finite float (an undefined quantity, a failed margin) is written as ``null``.
+    Dicts, lists and tuples are converted recursively (dict keys become strings).
+    """
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return jsonable(x.tolist())
+    if isinstance(x, np.bool_ | bool):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, float | np.floating):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    return x
+
+
+def json_text(x: object, **kwargs: object) -> str:
+    """Strict JSON text of ``jsonable(x)``: any other object (a path, say) is written as its
+    ``str``; ``kwargs`` go to ``json.dumps`` (indent, sort_keys, ...)."""
+    return json.dumps(jsonable(x), allow_nan=False, default=str, **kwargs)

@@ -133,14 +133,9 @@ class LandscapeRun:
         return float(self.ratios[int(np.nanargmin(self.steady_loss[0]))])
 
     def predicted_ratio(self) -> np.ndarray:
-        """√(Q[Δε]/Q[Δc]) (eq9a) from each ratio's measured steady-state Q's (NaN where
-        Q[Δc] is undefined or the Q's are not both positive, where eq9a does not apply)."""
-        qc, qe = self.steady_q_c[0], self.steady_q_eps[0]
-        out = np.full(qc.shape, np.nan)
-        ok = np.isfinite(qc) & np.isfinite(qe) & (qc > 0) & (qe > 0)
-        if np.any(ok):
-            out[ok] = closed_forms.raw("steady_state_ratio")(qe[ok], qc[ok])
-        return out
+        """√(Q[Δε]/Q[Δc]) (eq9a) from each ratio's measured steady-state Q's; NaN where eq9a
+        does not apply (``closed_forms.applies``: a Q undefined or not positive)."""
+        return closed_forms.where_applies("steady_state_ratio", self.steady_q_eps[0], self.steady_q_c[0])
 
 
 def _compensation(

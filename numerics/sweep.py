@@ -25,6 +25,7 @@ import numpy as np
 from numerics.dynamics import Protocol, Runs, predicted_ratio, simulate
 from numerics.experiments import SweepExperiment
 from numerics.files import atomic_write_bytes
+from numerics.ratios import fixed_point
 
 #: per-run summary fields a chunk returns (arrays over the chunk's runs)
 CHUNK_FIELDS = ("steady_loss", "grad_norm", "Q_c", "Q_eps", "settled", "relative_drift", "steps_run")
@@ -163,21 +164,6 @@ def _progress(total: int, initial: int, name: str, enabled: bool):
 # ----------------------------------------------------------------------------- per-panel summaries
 
 
-def _fixed_point(ratios: np.ndarray, pred: np.ndarray) -> float:
-    """Where the interpolated prediction curve r ↦ pred(r) crosses r = pred(r); NaN if it does not."""
-    ok = np.isfinite(pred)
-    r, p = ratios[ok], pred[ok]
-    if len(r) < 2:
-        return float("nan")
-    h = p - r
-    for i in range(len(r) - 1):
-        if h[i] == 0:
-            return float(r[i])
-        if h[i] * h[i + 1] < 0:
-            return float(r[i] - h[i] * (r[i + 1] - r[i]) / (h[i + 1] - h[i]))
-    return float(r[-1]) if h[-1] == 0 else float("nan")
-
-
 def _sd_of_grid_values(x: np.ndarray) -> float:
     """Sample s.d. of grid ratios (exactly 0 when all reps pick the same grid point)."""
     x = x[np.isfinite(x)]
@@ -212,7 +198,7 @@ def panel_summary(result: SweepResult) -> list[dict]:
                 return g
 
             loss, gn, pred = grid("steady_loss"), grid("grad_norm"), grid("predicted_ratio")
-            fp = np.array([_fixed_point(ratios, pred[i]) for i in range(len(reps))])
+            fp = np.array([fixed_point(ratios, pred[i]) for i in range(len(reps))])
             mean_loss = loss.mean(axis=0)
             jbest = int(np.nanargmin(mean_loss))
             gmean = np.nanmean(gn, axis=0) if np.isfinite(gn).any() else np.full(len(ratios), np.nan)

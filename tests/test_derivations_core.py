@@ -92,3 +92,25 @@ def test_every_public_closed_form_resolves_with_the_contract_arguments(name: str
     fn = getattr(closed_forms, name)  # raises RuntimeError if argument names drift
     assert tuple(fn.__signature__.parameters) == expected
     assert core.get(result_id).arg_names == expected
+
+
+def test_eq9a_applies_exactly_where_its_validated_form_accepts() -> None:
+    # the one test of "does eq9a apply": the derived domain agrees with the validated form
+    from derivations import closed_forms
+
+    q = np.array([2.0, 1e-300, 0.0, -1.0, np.nan, np.inf])
+    for q_eps in q:
+        for q_c in q:
+            try:
+                closed_forms.steady_state_ratio(Q_eps=q_eps, Q_c=q_c)
+                accepted = True
+            except ValueError:
+                accepted = False
+            assert bool(closed_forms.applies("steady_state_ratio", q_eps, q_c)) == accepted, (q_eps, q_c)
+    q_eps, q_c = np.array([4.0, 4.0, -1.0]), np.array([1.0, 0.0, 1.0])
+    out = closed_forms.where_applies("steady_state_ratio", q_eps, q_c)
+    assert out[0] == 2.0 and np.isnan(out[1:]).all()
+    with pytest.raises(ValueError, match="unknown closed form"):
+        closed_forms.applies("steady_state_ration", 1.0, 1.0)
+    with pytest.raises(ValueError, match="elementwise"):
+        closed_forms.applies("Q_gradient_equal_projections", np.ones(3))

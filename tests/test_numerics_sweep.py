@@ -97,13 +97,6 @@ def test_table_columns_and_grid() -> None:
     np.testing.assert_allclose(t["predicted_ratio"], np.sqrt(t["Q_eps"] / t["Q_c"]), rtol=1e-12)
 
 
-def test_fixed_point_of_the_prediction_curve() -> None:
-    r = np.array([0.1, 0.4, 0.7, 1.0])
-    # pred(r) = 0.9 − 0.2 r crosses r at 0.75
-    assert S._fixed_point(r, 0.9 - 0.2 * r) == pytest.approx(0.75, rel=1e-12)
-    assert np.isnan(S._fixed_point(r, r + 1.0))
-
-
 def test_panel_summary_picks_the_minimising_ratios() -> None:
     res = S.run_sweep(TINY, seed=0, progress=False)
     t = res.table

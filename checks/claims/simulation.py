@@ -13,42 +13,13 @@ from checks import strategies as cs
 from checks.claims.helpers import Z_MC, _f, cf, quad_Q, sphere
 from checks.claims.registry import Outcome, claim, holds
 from checks.profiles import Profile
+from numerics.ratios import bootstrap_se, fixed_point, nanmean_rows, refined_minimiser
 
 # --------------------------------------------------------------------------- simulation against theory
 
 
-def _parabola_min(x: np.ndarray, y: np.ndarray) -> float:
-    """Minimiser of y(x) on a grid, refined by the parabola through the grid minimum and
-    its neighbours (the grid end when the minimum sits on the edge)."""
-    k = int(np.nanargmin(y))
-    if k == 0 or k == len(x) - 1:
-        return float(x[k])
-    x0, x1, x2 = x[k - 1 : k + 2]
-    y0, y1, y2 = y[k - 1 : k + 2]
-    denom = (x0 - x1) * (x0 - x2) * (x1 - x2)
-    a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / denom
-    b = (x2**2 * (y0 - y1) + x1**2 * (y2 - y0) + x0**2 * (y1 - y2)) / denom
-    return float(np.clip(-b / (2 * a), x0, x2)) if a > 0 else float(x1)
-
-
-def _fixed_point(ratios: np.ndarray, predicted: np.ndarray) -> float:
-    """The self-consistent eq9a ratio: r where √(Q[Δε]/Q[Δc](r)) = r (linear interpolation)."""
-    d = predicted - ratios
-    for k in range(len(d) - 1):
-        if np.isfinite(d[k]) and np.isfinite(d[k + 1]) and d[k] >= 0 > d[k + 1]:
-            return float(ratios[k] + (ratios[k + 1] - ratios[k]) * d[k] / (d[k] - d[k + 1]))
-    return math.nan
-
-
 def _per_run(x: np.ndarray, window: int) -> np.ndarray:
     return np.nanmean(x[..., -window:], axis=-1)  # (ratios, reps)
-
-
-def _bootstrap_min(ratios: np.ndarray, per_run: np.ndarray, rng: np.random.Generator, b: int = 200) -> float:
-    """Standard error of the refined minimiser, resampling repetitions with replacement."""
-    reps = per_run.shape[1]
-    mins = [_parabola_min(ratios, per_run[:, rng.integers(0, reps, reps)].mean(1)) for _ in range(b)]
-    return float(np.std(mins, ddof=1))
 
 
 def _quadratic_sweep(profile: Profile, noise_to_signal: float, seed: int) -> dict[str, Any]:
@@ -89,11 +60,11 @@ def _quadratic_sweep(profile: Profile, noise_to_signal: float, seed: int) -> dic
         "steady_loss": loss_runs.mean(1),
         "steady_grad_norm": grad_runs.mean(1),
         "predicted_ratio": predicted,
-        "self_consistent_ratio": _fixed_point(run.ratios, predicted),
-        "loss_minimiser": _parabola_min(run.ratios, loss_runs.mean(1)),
-        "loss_minimiser_se": _bootstrap_min(run.ratios, loss_runs, brng),
-        "grad_norm_minimiser": _parabola_min(run.ratios, grad_runs.mean(1)),
-        "grad_norm_minimiser_se": _bootstrap_min(run.ratios, grad_runs, brng),
+        "self_consistent_ratio": fixed_point(run.ratios, predicted),
+        "loss_minimiser": refined_minimiser(run.ratios, loss_runs.mean(1)),
+        "loss_minimiser_se": bootstrap_se(refined_minimiser, run.ratios, loss_runs, brng),
+        "grad_norm_minimiser": refined_minimiser(run.ratios, grad_runs.mean(1)),
+        "grad_norm_minimiser_se": bootstrap_se(refined_minimiser, run.ratios, grad_runs, brng),
         "eq8_per_run": np.nanmean(eq8_full, axis=-1),  # (ratios, reps)
         "realised_c_norm_over_nominal": run.steady_c_norm[0] / (run.ratios * eps_norm),
         "fluctuation_term": 0.5 * eps_norm**2 * float(lam.mean()),
@@ -230,35 +201,10 @@ def _finite_margins(margins: dict[str, float]) -> tuple[dict[str, float], float]
 
 
 def _eq9a(q_eps: np.ndarray, q_c: np.ndarray) -> np.ndarray:
-    """eq9a's √(Q[Δε]/Q[Δc]) through the validated closed form; NaN where it does not apply
-    (a Q not finite or not positive)."""
-    q_eps, q_c = np.broadcast_arrays(np.asarray(q_eps, float), np.asarray(q_c, float))
-    out = np.full(q_eps.shape, np.nan)
-    ok = np.isfinite(q_eps) & np.isfinite(q_c) & (q_c > 0) & (q_eps > 0)
-    if np.any(ok):
-        out[ok] = np.asarray(cf("steady_state_ratio")(q_eps[ok], q_c[ok]), float)
-    return out
+    """eq9a's √(Q[Δε]/Q[Δc]) through the validated closed form; NaN where it does not apply."""
+    from derivations import closed_forms
 
-
-def _nanmean_rows(x: np.ndarray) -> np.ndarray:
-    """Mean of each row over its finite entries (NaN for a row with none, without a warning)."""
-    ok = np.isfinite(x)
-    n = ok.sum(axis=1)
-    return np.where(n > 0, np.where(ok, x, 0.0).sum(axis=1) / np.maximum(n, 1), np.nan)
-
-
-def _bootstrap_fixed_point(
-    ratios: np.ndarray, predicted_runs: np.ndarray, rng: np.random.Generator, b: int = 200
-) -> float:
-    """Standard error of the self-consistent eq9a ratio, resampling repetitions."""
-    reps = predicted_runs.shape[1]
-    fps = []
-    for _ in range(b):
-        pick = predicted_runs[:, rng.integers(0, reps, reps)]
-        fps.append(_fixed_point(ratios, _nanmean_rows(pick)))
-    fps = np.asarray(fps)
-    fps = fps[np.isfinite(fps)]
-    return float(np.std(fps, ddof=1)) if fps.size > 1 else math.nan
+    return closed_forms.where_applies("steady_state_ratio", q_eps, q_c)
 
 
 def _network_summary(
@@ -269,12 +215,18 @@ def _network_summary(
     sw = _network_sweep(float(noise_to_signal), tuple(ratios), reps, steps, fluct_mask)
     x = np.asarray(ratios)
     pred_runs = _eq9a(sw["Q_eps"], sw["Q_c"])
-    predicted = _nanmean_rows(pred_runs)
+    predicted = nanmean_rows(pred_runs)
     brng = np.random.default_rng(7)
-    fp = _fixed_point(x, predicted)
+    fp = fixed_point(x, predicted)
     h = float(x[1] - x[0])
-    g_min, g_se = _parabola_min(x, sw["grad_norm"].mean(1)), _bootstrap_min(x, sw["grad_norm"], brng)
-    l_min, l_se = _parabola_min(x, sw["loss"].mean(1)), _bootstrap_min(x, sw["loss"], brng)
+    g_min, g_se = (
+        refined_minimiser(x, sw["grad_norm"].mean(1)),
+        bootstrap_se(refined_minimiser, x, sw["grad_norm"], brng),
+    )
+    l_min, l_se = (
+        refined_minimiser(x, sw["loss"].mean(1)),
+        bootstrap_se(refined_minimiser, x, sw["loss"], brng),
+    )
     q_eps_runs = sw["Q_eps"].ravel()
     q_eps_runs = q_eps_runs[np.isfinite(q_eps_runs)]
     return {
@@ -286,7 +238,7 @@ def _network_summary(
         "reps": reps,
         "predicted_ratio": predicted,
         "self_consistent_eq9a": fp,
-        "self_consistent_eq9a_se": _bootstrap_fixed_point(x, pred_runs, brng),
+        "self_consistent_eq9a_se": bootstrap_se(fixed_point, x, pred_runs, brng),
         "grad_norm_minimiser": g_min,
         "grad_norm_minimiser_se": g_se,
         # the grid resolves a minimiser to about one step after parabolic refinement; 3
