@@ -40,6 +40,7 @@ import sympy as sp
 
 from checks.expr import parse_expression, parse_variables
 from numerics.landscapes import (
+    EPS,
     FunctionLandscape,
     Landscape,
     Quadratic,
@@ -64,7 +65,6 @@ __all__ = [
     "MAX_DENSE_N",
 ]
 
-EPS = float(np.finfo(np.float64).eps)
 #: largest N for which the report builds the dense Hessian (N² memory, N³ eigenvalues)
 MAX_DENSE_N = 3000
 _counter = itertools.count()

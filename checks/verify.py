@@ -6,7 +6,6 @@ so the three always agree on what was checked and how hard.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 from checks.claims import CLAIMS, Verdict, get_claim
 from checks.profiles import Profile, get_profile
-from numerics.files import atomic_write_text
+from numerics.files import atomic_write_text, json_text
 
 __all__ = ["any_failed", "render_table", "run_claims", "to_json", "write_json"]
 
@@ -103,6 +102,6 @@ def write_json(path: str | Path, verdicts: Sequence[Verdict], profile: str | Pro
     if path.is_dir():
         raise IsADirectoryError(f"--json {path} is a directory; give a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(to_json(verdicts, profile), indent=2, ensure_ascii=False, allow_nan=False)
+    text = json_text(to_json(verdicts, profile), indent=2, ensure_ascii=False)
     atomic_write_text(path, text + "\n")
     return path

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import platform
 import sys
 import time
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from numerics.experiments import EXPERIMENTS, StagedExperiment, StagedResult, experiment, run_staged
-from numerics.files import atomic_write_bytes
+from numerics.files import atomic_write_bytes, json_text
 from numerics.sweep import SweepResult, panel_summary, run_sweep
 
 FIGURES = {"1": "fig1", "5": "fig5", "5s1": "fig5s1"}
@@ -418,13 +417,5 @@ def make_figure(
     wall = time.perf_counter() - t0
     prov = _provenance(name, exp, seed, wall, files, extra)
     js = stem.with_suffix(".json")
-    atomic_write_bytes(js, json.dumps(prov, indent=2, default=_json_default).encode())
+    atomic_write_bytes(js, json_text(prov, indent=2).encode())
     return [*files, js]
-
-
-def _json_default(o: object) -> object:
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (np.integer, np.floating, np.bool_)):
-        return o.item()
-    return str(o)

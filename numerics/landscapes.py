@@ -33,6 +33,7 @@ __all__ = [
     "quad_form_batch",
 ]
 
+#: float64 machine epsilon, the unit of every rounding bound the toolkit states
 EPS = float(np.finfo(np.float64).eps)
 
 

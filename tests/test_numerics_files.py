@@ -42,3 +42,27 @@ def test_failure_keeps_the_old_file_and_leaves_no_temporary(
 def test_a_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(IsADirectoryError, match="is a directory"):
         atomic_write_text(tmp_path, "x")
+
+
+def test_one_json_convention_non_finite_is_null() -> None:
+    import json
+
+    import numpy as np
+
+    from numerics.files import json_text, jsonable
+
+    x = {
+        "a": np.float32(1.5),
+        "b": [np.nan, np.inf, -np.inf],
+        "c": np.arange(3),
+        "d": (np.bool_(True), np.int64(7)),
+        1: "key made a string",
+    }
+    assert jsonable(x) == {
+        "a": 1.5,
+        "b": [None, None, None],
+        "c": [0, 1, 2],
+        "d": [True, 7],
+        "1": "key made a string",
+    }
+    assert json.loads(json_text({"p": Path("a/b"), "v": np.nan})) == {"p": "a/b", "v": None}

@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 
 from checks import strategies as cs
+from numerics.landscapes import EPS
 
 #: z-score for Monte Carlo comparisons.  Each example is one two-sided test; at z = 5 a
 #: correct closed form fails one example with probability 5.7e-7, so even the thorough
 #: profile's thousands of examples keep the family-wise false-alarm rate below 1e-3.
 Z_MC = 5.0
-EPS = float(np.finfo(float).eps)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
 from hypothesis import find, given, seed
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from checks.profiles import Profile, get_profile, hypothesis_settings
+from numerics.files import jsonable
 
 __all__ = [
     "CLAIMS",
@@ -75,7 +75,8 @@ class Verdict:
         return self.verdict == "FAILED"
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object of this verdict (keys fixed by ARCHITECTURE.md, plus extras)."""
+        """The JSON object of this verdict (keys fixed by ARCHITECTURE.md, plus extras; non-finite
+        numbers are null, as in every JSON file the toolkit writes)."""
         return {
             "id": self.id,
             "statement": self.statement,
@@ -83,29 +84,12 @@ class Verdict:
             "expected": self.expected,
             "verdict": self.verdict,
             "examples": self.examples,
-            "worst_margin": _jsonable(self.worst_margin),
+            "worst_margin": jsonable(self.worst_margin),
             "tolerance": self.tolerance,
-            "evidence": _jsonable(self.evidence),
+            "evidence": jsonable(self.evidence),
             "counterexample": self.counterexample,
             "seconds": round(self.seconds, 3),
         }
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [_jsonable(v) for v in x.tolist()]
-    if isinstance(x, np.bool_ | bool):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, float | np.floating):
-        v = float(x)
-        return v if math.isfinite(v) else str(v)  # JSON has no inf/nan
-    return x
 
 
 @dataclass

@@ -8,7 +8,6 @@ landscape is given as an expression with ``--expr EXPR --vars x,y``.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from numerics.files import atomic_write_text
@@ -76,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             reps=args.reps,
             window=max(1, args.steps // 3),
         )
-    text = json.dumps(report.to_json(), indent=2, allow_nan=False)
+    text = report.dumps()
     if args.json == "-":
         print(text)
     else:
