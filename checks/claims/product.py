@@ -1,0 +1,232 @@
+"""Claims that the toolkit's own numerics (the code users run) match independent ground truths.
+
+Each claim calls the product -- :mod:`numerics.curvature`, :mod:`numerics.rules`,
+:mod:`numerics.landscapes` -- and compares it with something computed another way, named in
+the claim's conditions: the Rayleigh quotient and ``numpy.linalg.eigh`` of an explicitly
+built Hessian, a linear solve, exact moments of Rademacher and Gaussian draws, or finite
+differences at a stated bound.  Nothing here goes through the closed form under test.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from checks import strategies as cs
+from checks.claims.helpers import EPS, Z_MC, _cond, _rounding_tol
+from checks.claims.registry import Outcome, check_property, claim
+from checks.profiles import Profile
+
+#: Hutchinson probes per example: enough that the reported standard error can itself be
+#: checked against the exact one (a wrong √n in it is a factor 20)
+HUTCHINSON_PROBES = 400
+
+
+def _explicit_rayleigh(H: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Ground truth for Q: vᵀHv/‖v‖² of each row of V, written out in numpy."""
+    return np.einsum("ki,ij,kj->k", V, H, V) / np.einsum("ki,ki->k", V, V)
+
+
+def _rel(a: float, b: float, scale: float) -> float:
+    return abs(a - b) / scale
+
+
+@claim(
+    "curvature_numerics",
+    "numerics.curvature on a Quadratic landscape: Q, the exact Tr/N and the extreme eigenvalues "
+    "equal those of the explicit Hessian; Hutchinson's Tr/N is within its standard error of the "
+    "trace, and that standard error is the exact one for Rademacher probes",
+    conditions=(
+        "ground truth: vᵀHv/‖v‖² and numpy.linalg.eigh of the explicitly built H",
+        "ground truth: Var(zᵀHz) = 2(‖H‖_F² − Σ H_ii²) for Rademacher z (exact moment)",
+    ),
+    tags=("product", "curvature"),
+)
+def _curvature(profile: Profile) -> Outcome:
+    from numerics import curvature
+    from numerics.landscapes import Quadratic
+
+    strategy = st.tuples(cs.hessians(cs.dimensions(2, profile.max_dim), kind="indefinite"), cs.seeds())
+
+    def evaluate(example: tuple[cs.SymmetricHessian, int]) -> tuple[float, dict[str, Any]]:
+        hess, seed = example
+        H, n = hess.H, hess.n
+        rng = np.random.default_rng(seed)
+        land = Quadratic(H=H)
+        w = rng.standard_normal(n)
+        V = rng.standard_normal((5, n))
+        scale = float(np.abs(hess.eigvals).max())
+        # float64 rounding of N-term sums against max|λ|: 100·N·κ·ε relative (helpers)
+        tol = _rounding_tol(n, _cond(hess.eigvals))
+        lam = np.linalg.eigvalsh(H)
+        m_q = 1 - float(np.max(np.abs(curvature.Q(land, w, V) - _explicit_rayleigh(H, V)))) / scale / tol
+        tr = float(np.trace(H)) / n
+        exact = curvature.trace_over_n(land, w, exact=True)
+        m_tr = 1 - _rel(exact.value, tr, scale) / tol
+        ext = curvature.extreme_eigenvalues(land, w, exact=True)
+        m_ext = 1 - max(_rel(ext.min, lam[0], scale), _rel(ext.max, lam[-1], scale)) / tol
+        hut = curvature.trace_over_n(land, w, exact=False, n_probes=HUTCHINSON_PROBES, rng=rng)
+        var1 = 2 * (float(np.sum(H * H)) - float(np.sum(np.diag(H) ** 2))) / n**2
+        se_true = math.sqrt(var1 / HUTCHINSON_PROBES)
+        if se_true <= tol * scale:  # a diagonal H: every probe gives Tr/N exactly
+            m_hut = 1 - _rel(hut.value, tr, scale) / tol
+            m_se = 1 - hut.stderr / (tol * scale)
+        else:
+            m_hut = 1 - abs(hut.value - tr) / (Z_MC * se_true)
+            # the sample s.d. of m probes has relative error √((κ₄ − 1)/(4m)) for kurtosis κ₄;
+            # zᵀHz is a degree-2 Rademacher chaos, so κ₄ ≤ 3⁴ = 81 (Bonami's hypercontractivity)
+            m_se = 1 - abs(hut.stderr / se_true - 1) / (Z_MC * math.sqrt(80 / (4 * HUTCHINSON_PROBES)))
+        margins = {
+            "Q": m_q,
+            "trace_exact": m_tr,
+            "extremes": m_ext,
+            "hutchinson": m_hut,
+            "hutchinson_se": m_se,
+        }
+        return min(margins.values()), {
+            "n": n,
+            "margins": margins,
+            "trace_over_n": tr,
+            "hutchinson": [hut.value, hut.stderr],
+            "stderr_exact": se_true,
+        }
+
+    return check_property(
+        strategy,
+        evaluate,
+        profile,
+        tolerance="100·N·κ·ε relative (rounding); Hutchinson: Z_MC exact standard errors",
+    )
+
+
+@claim(
+    "rules_numerics",
+    "numerics.rules on a Quadratic landscape: the Newton rule steps along −(∇²F)⁻¹∇F, zeroth-order "
+    "compensation never raises F to first order, noisy gradient compensation has mean −γ₁∇̂F and "
+    "mean square γ₁² + γ₂² with γ₂/γ₁ the noise-to-signal ratio, and fluctuations are isotropic",
+    conditions=(
+        "ground truth: numpy.linalg.solve with the explicit H; the sign of ∇F·u from ∇F = H(w − w*)",
+        "ground truth: exact Gaussian moments E[ν̂] = 0, E[ν̂ν̂ᵀ] = I/N",
+    ),
+    tags=("product", "rules"),
+)
+def _rules(profile: Profile) -> Outcome:
+    from numerics import rules
+    from numerics.landscapes import Quadratic
+
+    strategy = st.tuples(
+        cs.hessians(cs.dimensions(2, profile.max_dim), max_condition=1e2),
+        cs.seeds(),
+        cs.noise_levels(0.1, 10.0),
+    )
+
+    def evaluate(example: tuple[cs.SymmetricHessian, int, float]) -> tuple[float, dict[str, Any]]:
+        hess, seed, nts = example
+        H, n = hess.H, hess.n
+        rng = np.random.default_rng(seed)
+        land = Quadratic(H=H)
+        w = rng.standard_normal(n)
+        g = H @ w  # ∇F of ½wᵀHw (w* = 0)
+        tol = _rounding_tol(n, _cond(hess.eigvals)) * _cond(hess.eigvals)  # a solve adds κ
+        newton = rules.newton(land, w, 1.0)
+        truth = -np.linalg.solve(H, g)
+        truth /= np.linalg.norm(truth)
+        m_newton = 1 - float(np.linalg.norm(newton - truth)) / tol
+        # zeroth order: 2000 probes; the step's first-order change ∇F·Δc must never be positive
+        # beyond the probe's own error (δ²·‖H‖ relative to ‖∇F‖, δ = ε^⅓)
+        W = np.tile(w, (2000, 1))
+        dc = rules.zeroth_order(land, W, rng, 1.0)
+        slope = dc @ g / np.linalg.norm(g)
+        # a central difference is exact on a quadratic up to rounding ε|F|/δ, so a wrong sign
+        # needs |ĝ·u| ≤ ε^⅔·κ·max(1, ‖w‖)/2; 10 of those bound it
+        allowance = 10 * EPS ** (2 / 3) * _cond(hess.eigvals) * max(1.0, float(np.linalg.norm(w)))
+        m_zeroth = 1 - float(max(slope.max(), 0.0)) / allowance
+        # noisy gradient: γ₁, γ₂ from ‖Δc‖ = 1 and γ₂/γ₁ = nts, ν isotropic
+        k = 4000
+        G = np.tile(g, (k, 1))
+        step = rules.noisy_gradient(G, rng, 1.0, 1.0 / nts)
+        g1, g2 = 1 / math.sqrt(1 + nts**2), nts / math.sqrt(1 + nts**2)
+        ghat = g / np.linalg.norm(g)
+        along = step @ ghat
+        # along = −γ₁ + γ₂ ν̂·ĝ: mean −γ₁, variance γ₂²/N (exact moments of ν̂)
+        m_mean = 1 - abs(float(along.mean()) + g1) / (Z_MC * g2 / math.sqrt(n * k))
+        sq = np.einsum("ki,ki->k", step, step)
+        # ‖Δc‖² = γ₁² + γ₂² − 2γ₁γ₂ ν̂·ĝ: mean γ₁² + γ₂², s.d. 2γ₁γ₂/√N per draw
+        m_sq = 1 - abs(float(sq.mean()) - (g1**2 + g2**2)) / (Z_MC * 2 * g1 * g2 / math.sqrt(n * k) + 1e-12)
+        # fluctuations: each coordinate of Δε/‖Δε‖ has mean 0 and variance 1/N
+        eps = rules.fluctuation(rng, (k, n), 1.0)
+        m_iso = 1 - float(np.max(np.abs(eps.mean(axis=0)))) / (Z_MC / math.sqrt(n * k))
+        margins = {
+            "newton_direction": m_newton,
+            "zeroth_order_descends": m_zeroth,
+            "noisy_mean": m_mean,
+            "noisy_mean_square": m_sq,
+            "fluctuation_isotropic": m_iso,
+        }
+        return min(margins.values()), {"n": n, "noise_to_signal": nts, "margins": margins}
+
+    return check_property(
+        strategy, evaluate, profile, tolerance="100·N·κ²·ε (solve); Z_MC standard errors of exact moments"
+    )
+
+
+@claim(
+    "landscapes_numerics",
+    "numerics.landscapes: a Quadratic's F, ∇F and HVPs are ½xᵀHx, Hx and Hv; a FunctionLandscape "
+    "given F only differentiates it to within its own stated finite-difference error",
+    conditions=(
+        "ground truth: the quadratic and the quartic F = ½xᵀHx + (κ/4)Σx⁴ differentiated by hand "
+        "(∇F = Hx + κx³, ∇²F = H + 3κ diag(x²))",
+    ),
+    tags=("product", "landscapes"),
+)
+def _landscapes(profile: Profile) -> Outcome:
+    from numerics.landscapes import FunctionLandscape, Quadratic
+
+    strategy = st.tuples(
+        cs.hessians(cs.dimensions(2, min(profile.max_dim, 6)), max_condition=1e2),
+        cs.seeds(),
+        cs.reals(0.0, 2.0),
+    )
+
+    def evaluate(example: tuple[cs.SymmetricHessian, int, float]) -> tuple[float, dict[str, Any]]:
+        hess, seed, kappa = example
+        H, n = hess.H, hess.n
+        rng = np.random.default_rng(seed)
+        w_star, w, v = rng.standard_normal((3, n))
+        x = w - w_star
+        tol = _rounding_tol(n, _cond(hess.eigvals))
+        scale = float(np.abs(hess.eigvals).max()) * max(1.0, float(x @ x))
+        quad = Quadratic(H=H, w_star=w_star)
+        m_quad = (
+            1
+            - max(
+                abs(quad.loss(w) - 0.5 * x @ H @ x) / scale,
+                float(np.max(np.abs(quad.grad(w) - H @ x))) / scale,
+                float(np.max(np.abs(quad.hvp(w, v) - H @ v))) / scale / max(1.0, float(v @ v)),
+            )
+            / tol
+        )
+
+        def quartic(y: np.ndarray) -> float:
+            z = y - w_star
+            return float(0.5 * z @ H @ z + 0.25 * kappa * np.sum(z**4))
+
+        grad = H @ x + kappa * x**3
+        hessian = H + 3 * kappa * np.diag(x**2)
+        land = FunctionLandscape(quartic, n)
+        # the stated error of each difference, with a factor 10 for the estimate's own error
+        # (it measures truncation from two step sizes and adds ε|F|/h for rounding)
+        g_err = 10 * land.fd_error_estimate(w) + tol * float(np.abs(grad).max())
+        m_grad = 1 - float(np.max(np.abs(land.grad(w) - grad) / g_err))
+        h_err = 10 * land.fd_error_estimate(w, v) + tol * float(np.abs(hessian @ v).max())
+        m_hvp = 1 - float(np.max(np.abs(land.hvp(w, v) - hessian @ v) / h_err))
+        margins = {"quadratic": m_quad, "fd_gradient": m_grad, "fd_hvp": m_hvp}
+        return min(margins.values()), {"n": n, "kappa": kappa, "margins": margins}
+
+    return check_property(
+        strategy, evaluate, profile, tolerance="100·N·κ·ε (rounding); 10× the stated finite-difference error"
+    )

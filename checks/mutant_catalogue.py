@@ -1,0 +1,283 @@
+"""The catalogue of seeded bugs that measures `plasticity verify` (see :mod:`checks.mutants`).
+
+Each entry is one plausible single-site bug: the exact text ``old`` in ``path`` (relative to the
+source root) replaced by ``new``.  ``what`` says what the bug breaks, in the mathematics' terms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: the kinds of bug the catalogue covers
+KINDS = ("coefficient", "exponent", "sign", "norm", "window", "sampling", "threshold")
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One single-site bug: replace ``old`` (which must occur exactly once) by ``new``."""
+
+    id: str
+    path: str
+    old: str
+    new: str
+    kind: str
+    what: str
+
+
+CATALOGUE: tuple[Mutant, ...] = (
+    # ------------------------------------------------------------------ derivations (closed forms)
+    Mutant(
+        "eq2_half_dropped",
+        "derivations/expansion.py",
+        ".subs({first: g_dot_dw, second: dw_H_dw}))",
+        ".subs({first: g_dot_dw, second: 2 * dw_H_dw}))",
+        "coefficient",
+        "eq2 loses the ½ on its curvature term; everything downstream re-derives consistently",
+    ),
+    Mutant(
+        "eq5_norm_not_squared",
+        "derivations/expansion.py",
+        "closed = v_H_v / v_norm**2",
+        "closed = v_H_v / v_norm",
+        "norm",
+        "Q[v] divides by ‖v‖ instead of ‖v‖²",
+    ),
+    Mutant(
+        "eq12_trace_over_2n",
+        "derivations/curvature.py",
+        "closed = trace_H / n",
+        "closed = trace_H / (2 * n)",
+        "coefficient",
+        "E[Q[Δε]] = Tr/(2N) instead of Tr/N",
+    ),
+    Mutant(
+        "eq13_projection_not_squared",
+        "derivations/curvature.py",
+        "closed = total(lam[i] ** 3 * c[i] ** 2) / total(lam[i] ** 2 * c[i] ** 2)",
+        "closed = total(lam[i] ** 3 * c[i] ** 2) / total(lam[i] ** 2 * c[i])",
+        "exponent",
+        "Q[∇F] on a quadratic with an unsquared projection in the denominator",
+    ),
+    Mutant(
+        "eq14_exponent",
+        "derivations/curvature.py",
+        "closed = total(lam[i] ** 3) / total(lam[i] ** 2)",
+        "closed = total(lam[i] ** 2) / total(lam[i])",
+        "exponent",
+        "eq14 as Σλ²/Σλ instead of Σλ³/Σλ²",
+    ),
+    Mutant(
+        "si_newton_exponent",
+        "derivations/curvature.py",
+        "closed = total(1 / lam_pos[i]) / total(1 / lam_pos[i] ** 2)",
+        "closed = total(1 / lam_pos[i] ** 2) / total(1 / lam_pos[i] ** 3)",
+        "exponent",
+        "Newton compensation's Q with one power too many",
+    ),
+    Mutant(
+        "si_noisy_unsquared",
+        "derivations/curvature.py",
+        "closed = (tilde_norm**2 * Q_tilde + nu_norm**2 * Q_nu) / (tilde_norm**2 + nu_norm**2)",
+        "closed = (tilde_norm * Q_tilde + nu_norm * Q_nu) / (tilde_norm + nu_norm)",
+        "exponent",
+        "noisy compensation's Q weighted by norms instead of squared norms",
+    ),
+    Mutant(
+        "var_dF_coefficient",
+        "derivations/variance.py",
+        "/ (2 * n**2 * (n + 2))",
+        "/ (n**2 * (n + 2))",
+        "coefficient",
+        "Var ΔF's fluctuation term twice too large",
+    ),
+    # ------------------------------------------------------------------ numerics: curvature
+    Mutant(
+        "Q_divides_by_norm",
+        "numerics/curvature.py",
+        "q = Q_from_products(vhv, np.linalg.norm(V, axis=-1))",
+        "q = Q_from_products(vhv, np.sqrt(np.linalg.norm(V, axis=-1)))",
+        "norm",
+        "numerics.curvature.Q divides vᵀHv by ‖v‖ instead of ‖v‖²",
+    ),
+    Mutant(
+        "hutchinson_missing_1_over_n",
+        "numerics/curvature.py",
+        'samples[start : start + k] = np.einsum("ki,ki->k", Z, HZ) / n',
+        'samples[start : start + k] = np.einsum("ki,ki->k", Z, HZ)',
+        "coefficient",
+        "Hutchinson's Tr/N estimate misses its 1/N",
+    ),
+    Mutant(
+        "hutchinson_biased_probes",
+        "numerics/curvature.py",
+        "Z = gen.choice(np.array([-1.0, 1.0]), size=(k, n))",
+        "Z = gen.choice(np.array([0.0, 1.0]), size=(k, n))",
+        "sampling",
+        "Hutchinson probes drawn from {0, 1} instead of Rademacher {−1, 1}",
+    ),
+    Mutant(
+        "hutchinson_stderr",
+        "numerics/curvature.py",
+        'float(np.std(samples, ddof=1) / np.sqrt(n_probes)), "hutchinson"',
+        'float(np.std(samples, ddof=1) / n_probes), "hutchinson"',
+        "norm",
+        "Hutchinson's standard error divides by n instead of √n",
+    ),
+    Mutant(
+        "exact_trace_n_minus_1",
+        "numerics/curvature.py",
+        'return Estimate(float(np.sum(_diagonal(landscape, w)) / n), 0.0, "exact")',
+        'return Estimate(float(np.sum(_diagonal(landscape, w)) / (n - 1)), 0.0, "exact")',
+        "coefficient",
+        "the exact Tr/N divides by N − 1",
+    ),
+    # ------------------------------------------------------------------ numerics: rules
+    Mutant(
+        "newton_sign",
+        "numerics/rules.py",
+        "directions = -((G @ U) / lam) @ U.T",
+        "directions = ((G @ U) / lam) @ U.T",
+        "sign",
+        "the Newton rule steps uphill, +(∇²F)⁻¹∇F",
+    ),
+    Mutant(
+        "newton_multiplies",
+        "numerics/rules.py",
+        "directions = -((G @ U) / lam) @ U.T",
+        "directions = -((G @ U) * lam) @ U.T",
+        "exponent",
+        "the Newton rule multiplies by ∇²F instead of solving with it",
+    ),
+    Mutant(
+        "zeroth_order_sign",
+        "numerics/rules.py",
+        "sign = np.where(np.asarray(diff) < 0, -1.0, 1.0)",
+        "sign = np.where(np.asarray(diff) < 0, 1.0, -1.0)",
+        "sign",
+        "zeroth-order compensation keeps the direction that raises the loss",
+    ),
+    Mutant(
+        "noisy_gradient_sign",
+        "numerics/rules.py",
+        'step = -_per_row(g1, lead, "γ₁") * _unit(g, "grad")',
+        'step = _per_row(g1, lead, "γ₁") * _unit(g, "grad")',
+        "sign",
+        "noisy gradient compensation ascends the gradient",
+    ),
+    Mutant(
+        "gammas_noise_squared_root",
+        "numerics/rules.py",
+        "g2 = m * np.where(small, 1.0, inv) / root",
+        "g2 = m * np.where(small, 1.0, inv) / root**2",
+        "exponent",
+        "the noise part γ₂ scaled by 1/(1+r²) instead of 1/√(1+r²)",
+    ),
+    Mutant(
+        "fluctuation_not_isotropic",
+        "numerics/rules.py",
+        "xi = _rng(rng).standard_normal(shape)",
+        "xi = _rng(rng).uniform(0.0, 1.0, shape)",
+        "sampling",
+        "fluctuations drawn from a uniform cube corner instead of isotropically",
+    ),
+    # ------------------------------------------------------------------ numerics: landscapes
+    Mutant(
+        "quadratic_loss_no_half",
+        "numerics/landscapes.py",
+        "return float(0.5 * d @ self._apply(d))",
+        "return float(1.0 * d @ self._apply(d))",
+        "coefficient",
+        "the Quadratic landscape's F loses its ½ (inconsistent with its gradient)",
+    ),
+    Mutant(
+        "fd_hessian_diagonal",
+        "numerics/landscapes.py",
+        "H[i, i] = (fp[i] - 2 * f0 + fm[i]) / h[i] ** 2",
+        "H[i, i] = (fp[i] - 2 * f0 + fm[i]) / (2 * h[i] ** 2)",
+        "coefficient",
+        "the finite-difference Hessian's diagonal halved",
+    ),
+    # ------------------------------------------------------------------ numerics: protocols, windows
+    Mutant(
+        "eps_norm_f_times_n",
+        "numerics/experiments.py",
+        '"eps_norm": grid[:, 1] * np.sqrt(self.n_weights),',
+        '"eps_norm": grid[:, 1] * self.n_weights,',
+        "norm",
+        "the protocol's ‖Δε‖ = f·N instead of f√N",
+    ),
+    Mutant(
+        "landscape_window_at_start",
+        "numerics/landscape_dynamics.py",
+        "tail = x[..., -window:]",
+        "tail = x[..., :window]",
+        "window",
+        "steady-state statistics averaged over the first window instead of the last",
+    ),
+    Mutant(
+        "landscape_stderr",
+        "numerics/landscape_dynamics.py",
+        "se = np.std(per_run, axis=-1, ddof=1) / np.sqrt(reps) if reps > 1",
+        "se = np.std(per_run, axis=-1, ddof=1) / reps if reps > 1",
+        "norm",
+        "standard error over repetitions divides by n instead of √n",
+    ),
+    Mutant(
+        "settled_window_shifted",
+        "numerics/steady.py",
+        "last_mean, last_se = batch_means(x[:, -window:], n_batches)",
+        "last_mean, last_se = batch_means(x[:, :window], n_batches)",
+        "window",
+        "the settledness test compares the first window, not the last",
+    ),
+    # ------------------------------------------------------------------ numerics: reading ratios
+    Mutant(
+        "fixed_point_interpolation",
+        "numerics/ratios.py",
+        "return float(r[k] + (r[k + 1] - r[k]) * d[k] / (d[k] - d[k + 1]))",
+        "return float(r[k] + (r[k + 1] - r[k]) * d[k + 1] / (d[k] - d[k + 1]))",
+        "coefficient",
+        "the eq9a fixed point interpolated from the wrong end",
+    ),
+    Mutant(
+        "bootstrap_without_replacement",
+        "numerics/ratios.py",
+        "nanmean_rows(per_run[:, rng.integers(0, reps, reps)])",
+        "nanmean_rows(per_run[:, rng.permutation(reps)])",
+        "sampling",
+        "bootstrap resamples drawn without replacement (every resample is the full sample)",
+    ),
+    Mutant(
+        "refined_minimiser_vertex",
+        "numerics/ratios.py",
+        "return float(np.clip(-b / (2 * a), x0, x2)) if a > 0 else float(x1)",
+        "return float(np.clip(-b / a, x0, x2)) if a > 0 else float(x1)",
+        "coefficient",
+        "the parabola's vertex at −b/a instead of −b/2a",
+    ),
+    # ------------------------------------------------------------------ checks: verdict machinery
+    Mutant(
+        "z_threshold_loose",
+        "checks/claims/helpers.py",
+        "Z_MC = 5.0",
+        "Z_MC = 50.0",
+        "threshold",
+        "Monte Carlo comparisons accept 50 standard errors instead of 5",
+    ),
+    Mutant(
+        "holds_down_to_minus_one",
+        "checks/claims/registry.py",
+        "return margin is not None and math.isfinite(margin) and margin >= 0",
+        "return margin is not None and math.isfinite(margin) and margin >= -1",
+        "threshold",
+        "the verdict rule accepts margins down to −1 as holding",
+    ),
+    Mutant(
+        "rounding_tolerance_loose",
+        "checks/claims/helpers.py",
+        "return 100.0 * n * max(cond, 1.0) * EPS",
+        "return 1e12 * n * max(cond, 1.0) * EPS",
+        "threshold",
+        "the rounding allowance 10¹⁰ times too loose",
+    ),
+)
