@@ -62,7 +62,13 @@ def measure_q(
     return q, np.sqrt(np.einsum("bn,bn->b", grad, grad))
 
 
-def realised_c_norm(a_g, gnorm, a_nu, nu_norm, g_dot_nu):  # noqa: ANN001, ANN201 (float64 arrays or floats)
+def realised_c_norm(
+    a_g: np.ndarray | float,
+    gnorm: np.ndarray | float,
+    a_nu: np.ndarray | float,
+    nu_norm: np.ndarray | float,
+    g_dot_nu: np.ndarray | float,
+) -> np.ndarray:
     """‖a_g g + a_ν ν‖ from the norms and the dot product (float64, never negative under the root).
 
     The realised compensation norm ‖Δc‖ of a step with Δc = a_g g + a_ν ν, without forming Δc.
