@@ -170,11 +170,22 @@ def run_suite(
     return res
 
 
+#: the modules of :mod:`numerics.dynamics` whose lines make up an engine step
+ENGINE_MODULES = ("numerics.dynamics.engine", "numerics.dynamics.kernels", "numerics.dynamics.draws")
+
+
+def _engine_files() -> list[str]:
+    import importlib
+
+    return [importlib.import_module(name).__file__ for name in ENGINE_MODULES]
+
+
 def engine_phases(max_networks: int | None = None, steps: int = 40, seed: int = 0) -> dict[str, Any]:
     """Phase shares of the batched engine on the Figure 5 networks (measurements off, one thread).
 
-    One worker thread so that line times add up to wall time; the lines traced are those of
-    :mod:`numerics.dynamics` (the step itself, its random draws and bookkeeping).
+    One worker thread so that line times add up to wall time; the lines traced are those of the
+    engine's modules (:data:`ENGINE_MODULES`: the step itself, its kernels, its random draws
+    and bookkeeping).
     """
     import numerics.dynamics as dynamics
     from numerics.experiments import experiment
@@ -186,9 +197,9 @@ def engine_phases(max_networks: int | None = None, steps: int = 40, seed: int = 
     proto = sweeps.short_protocol(exp.protocol, steps, measure=False)
     dynamics.simulate(exp.network, runs.take(np.arange(min(2, len(runs)))), proto, seed, workers=1)
     prof = profile_phases(
-        lambda: dynamics.simulate(exp.network, runs, proto, seed, workers=1), [dynamics.__file__]
+        lambda: dynamics.simulate(exp.network, runs, proto, seed, workers=1), _engine_files()
     )
-    prof.update(networks=len(runs), steps=steps, traced_module="numerics/dynamics.py")
+    prof.update(networks=len(runs), steps=steps, traced_module=", ".join(ENGINE_MODULES))
     return prof
 
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import expit
 
 
 @dataclass(frozen=True)
@@ -80,22 +79,149 @@ def unpack(w: np.ndarray, arch: Architecture) -> list[np.ndarray]:
 
 # --------------------------------------------------------------------------- exact maths
 #
-# Layer l (0-based) maps h_l -> a_l = h_l W_lᵀ -> h_{l+1} = φ_l(a_l), with h_0 = X (inputs as
-# rows) and φ the hidden activation on hidden layers, identity on the output layer.  The
-# loss is F = c Σ r², r = out - Y, c = 1/(P·O) (mean over samples × outputs), so the
-# backward signal at the output is δ = 2c·r.  Everything broadcasts over leading axes of w.
+# The one exact implementation: networks stacked along leading axes, samples as columns.
+# Layer l (0-based) maps h_l -> a_l = W_l h_l -> h_{l+1} = φ_l(a_l), with h_0 = x (n_in, P)
+# and φ the hidden activation on hidden layers, identity on the output layer.  The error is
+# F = Σ_p c_p ‖r_p‖² / (n_out Σ_p c_p), r = out − y (c = 1: the mean over samples × outputs),
+# so the backward signal at the output is δ = s·r with s = 2c/(n_out Σc).  Everything
+# broadcasts over leading axes of w, x and y and keeps their dtype.  The sigmoid is computed as
+# σ(a) = (1 + tanh(a/2))/2 (an exact identity), so σ' = h(1 − h) and σ'' = σ'(1 − 2h).
+# The single-network API (:class:`Pass`, :func:`loss`, ...; inputs as rows (P, n_in)) is this
+# path with the inputs transposed at the boundary.
 
 
-def _act(arch: Architecture, a: np.ndarray, hidden: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """φ(a), φ'(a), φ''(a) for a hidden (activation) or output (identity) layer."""
-    if not hidden or arch.hidden_activation is None:
-        one = np.ones_like(a)
-        return a, one, np.zeros_like(a)
-    if arch.hidden_activation == "sigmoid":
-        s = expit(a)
-        d1 = s * (1.0 - s)
-        return s, d1, d1 * (1.0 - 2.0 * s)
-    raise ValueError(f"unsupported hidden activation {arch.hidden_activation!r}; use 'sigmoid' or None")
+def _check_activation(arch: Architecture) -> bool:
+    """True for sigmoid hidden layers, False for identity ones; ValueError for anything else."""
+    if arch.hidden_activation not in (None, "sigmoid"):
+        raise ValueError(f"unsupported hidden activation {arch.hidden_activation!r}; use 'sigmoid' or None")
+    return arch.hidden_activation == "sigmoid"
+
+
+def activations(arch: Architecture, mats: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
+    """Every layer's output [h_0 = x, h_1, ..., out] for weight matrices (..., o, i) on inputs
+    (..., n_in, P), samples as columns, zero biases.  Keeps the dtype of its arguments (the
+    engine builds its float32 teacher targets with it)."""
+    sig = _check_activation(arch)
+    acts = [x]
+    h = x
+    for layer, m in enumerate(mats):
+        h = m @ h
+        if layer < len(mats) - 1 and sig:
+            h = 0.5 + 0.5 * np.tanh(0.5 * h)
+        acts.append(h)
+    return acts
+
+
+class BatchPass:
+    """One exact forward pass of networks stacked along leading axes, with its derivatives.
+
+    ``w`` (..., N); inputs ``x`` (..., n_in, P) and targets ``y`` (..., n_out, P), samples as
+    columns, broadcasting against w's leading axes; optional sample ``counts`` (..., P) weight
+    the error (a bootstrap batch: c_p = how often sample p was drawn).  Holds the activations
+    and backpropagated signals so that the error, the gradient and any number of
+    Hessian-vector products at this point cost no further forward passes.  This is the one
+    implementation of the network maths; everything else in the package calls it.
+    """
+
+    def __init__(
+        self,
+        arch: Architecture,
+        w: np.ndarray,
+        x: np.ndarray,
+        y: np.ndarray,
+        counts: np.ndarray | None = None,
+    ) -> None:
+        self.arch = arch
+        self.sigmoid = _check_activation(arch)
+        self.mats = unpack(w, arch)
+        self.acts = activations(arch, self.mats, x)
+        self.r = self.acts[-1] - y
+        o, p = self.r.shape[-2:]
+        self.counts = counts
+        if counts is None:
+            self.scale = 2.0 / (o * p)  # ∂F/∂out = scale · r
+        else:
+            self._total = counts.sum(axis=-1) * o
+            self.scale = (2.0 * counts / self._total[..., None])[..., None, :]
+        self._deriv: list[np.ndarray | None] | None = None
+        self._deltas: tuple[list[np.ndarray], list[np.ndarray | None]] | None = None
+
+    @property
+    def deriv(self) -> list[np.ndarray | None]:
+        """σ'(a_l) = h_{l+1}(1 − h_{l+1}) per layer for sigmoid hidden layers (None: identity)."""
+        if self._deriv is None:
+            last = len(self.mats) - 1
+            self._deriv = [
+                h * (1 - h) if self.sigmoid and l < last else None for l, h in enumerate(self.acts[1:])
+            ]
+        return self._deriv
+
+    @property
+    def loss(self) -> np.ndarray:
+        """The (count-weighted) mean squared error over outputs × samples, shape (...)."""
+        o, p = self.r.shape[-2:]
+        if self.counts is None:
+            return (self.r * self.r).sum(axis=(-2, -1)) / (o * p)
+        return (self.counts * (self.r * self.r).sum(axis=-2)).sum(axis=-1) / self._total
+
+    def _backprop(self) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+        """δ_l = ∂F/∂a_l for every layer and the back-projections W_lᵀ δ_l (l ≥ 1)."""
+        if self._deltas is None:
+            L = len(self.mats)
+            ds: list[np.ndarray] = [np.empty(0)] * L
+            backs: list[np.ndarray | None] = [None] * L
+            d = self.scale * self.r
+            ds[L - 1] = d
+            for l in range(L - 1, 0, -1):
+                back = np.swapaxes(self.mats[l], -1, -2) @ d
+                backs[l] = back
+                dl = self.deriv[l - 1]
+                d = back * dl if dl is not None else back
+                ds[l - 1] = d
+            self._deltas = (ds, backs)
+        return self._deltas
+
+    def deltas(self) -> list[np.ndarray]:
+        """δ_l = ∂F/∂a_l (..., o_l, P) for every layer (backpropagation)."""
+        return self._backprop()[0]
+
+    def gradient(self) -> np.ndarray:
+        """Exact ∇F (..., N) in the flat layout of :func:`pack`."""
+        ds = self.deltas()
+        return pack([d @ np.swapaxes(h, -1, -2) for d, h in zip(ds, self.acts[:-1], strict=True)])
+
+    def hvp(self, V: np.ndarray) -> np.ndarray:
+        """Exact ∇²F·v by the R-operator (Pearlmutter 1994): Gauss-Newton plus the σ'' term.
+
+        V (..., N): its leading axes broadcast against the point's (insert an axis in the
+        point's arrays to get k directions per network).
+        """
+        Vs = unpack(V, self.arch)
+        ds, backs = self._backprop()
+        acts, mats, L = self.acts, self.mats, len(self.mats)
+        # forward R-pass: R(h_l), with R(h_0) = 0 (inputs do not depend on w)
+        rh = np.zeros_like(acts[0])
+        r_act = [rh]
+        for l in range(L):
+            ra = Vs[l] @ acts[l] + (mats[l] @ rh if l > 0 else 0.0)
+            dl = self.deriv[l]
+            rh = dl * ra if dl is not None else ra
+            r_act.append(rh)
+        # backward pass's R-pass: R(δ_l) and R(∂F/∂W_l)
+        rd = self.scale * r_act[-1]
+        rgrads: list[np.ndarray] = [np.empty(0)] * L
+        for l in range(L - 1, -1, -1):
+            rgrads[l] = rd @ np.swapaxes(acts[l], -1, -2) + ds[l] @ np.swapaxes(r_act[l], -1, -2)
+            if l > 0:
+                rback = np.swapaxes(Vs[l], -1, -2) @ ds[l] + np.swapaxes(mats[l], -1, -2) @ rd
+                dl = self.deriv[l - 1]
+                if dl is not None:
+                    # R(σ'(a)) = σ''(a) R(a) = σ'(a)(1 − 2h) R(a), and σ'(a) R(a) = R(h)
+                    rd = rback * dl + backs[l] * (1 - 2 * acts[l]) * r_act[l]
+                else:
+                    rd = rback
+        lead = np.broadcast_shapes(*(g.shape[:-2] for g in rgrads))
+        return pack([np.broadcast_to(g, (*lead, *g.shape[-2:])) for g in rgrads])
 
 
 def check_inputs(arch: Architecture, X: object, name: str = "inputs") -> np.ndarray:
@@ -120,72 +246,50 @@ HESSIAN_HVP_MAX_N = 2000
 
 
 class Pass:
-    """One exact forward pass at weights ``w`` (N,) or a batch (..., N), with its derivatives.
+    """One exact forward pass at weights ``w`` (N,) or a batch (..., N) on inputs X (P, n_in).
 
-    Holds the activations and their first and second derivatives so that the loss, the
-    gradient, the Hessian and any number of Hessian-vector products at this point cost no
-    further forward passes.
+    The single-network view of :class:`BatchPass` with samples as rows: ``h`` (layer inputs
+    and output, each (..., P, width)), ``r`` (residual), ``deltas()`` are its arrays
+    transposed.  Adds the structured Hessian and the choice of HVP method.
     """
 
     def __init__(self, arch: Architecture, w: np.ndarray, X: np.ndarray, Y: np.ndarray) -> None:
         self.arch = arch
         self.w = np.asarray(w, dtype=np.float64)
-        self.Ws = unpack(self.w, arch)
         self.X = X
-        L = len(self.Ws)
-        self.h = [X]  # inputs of each layer
-        self.a: list[np.ndarray] = []
-        self.d1: list[np.ndarray] = []
-        self.d2: list[np.ndarray] = []
-        for l, W in enumerate(self.Ws):
-            a = self.h[-1] @ np.swapaxes(W, -1, -2)
-            h, d1, d2 = _act(arch, a, hidden=l < L - 1)
-            self.a.append(a)
-            self.d1.append(d1)
-            self.d2.append(d2)
-            self.h.append(h)
+        if Y.shape != (X.shape[0], arch.sizes[-1]):
+            raise ValueError(f"targets must have shape {(X.shape[0], arch.sizes[-1])}; got {Y.shape}")
+        self.batch = BatchPass(arch, self.w, np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T))
+        self.Ws = self.batch.mats
+        self.h = [np.swapaxes(a, -1, -2) for a in self.batch.acts]  # inputs of each layer, then out
         self.out = self.h[-1]
-        if Y.shape != self.out.shape[-2:]:
-            raise ValueError(f"targets must have shape {self.out.shape[-2:]}; got {Y.shape}")
-        self.r = self.out - Y
-        P, O = self.out.shape[-2:]
-        self.c2 = 2.0 / (P * O)  # d(loss)/d(out) = c2 · r
-        self._deltas: list[np.ndarray] | None = None
+        self.r = np.swapaxes(self.batch.r, -1, -2)
+        self.c2 = self.batch.scale  # d(loss)/d(out) = c2 · r
         self._hessian: np.ndarray | None = None
 
     @property
     def loss(self) -> np.ndarray:
         """Mean squared error over samples × outputs (a scalar array, or (...,) for a batch)."""
-        return np.mean(self.r * self.r, axis=(-2, -1))
+        return self.batch.loss
 
     def deltas(self) -> list[np.ndarray]:
-        """δ_l = ∂F/∂a_l for every layer (backpropagation)."""
-        if self._deltas is None:
-            L = len(self.Ws)
-            ds = [np.empty(0)] * L
-            d = self.c2 * self.r
-            ds[L - 1] = d
-            for l in range(L - 1, 0, -1):
-                d = (d @ self.Ws[l]) * self.d1[l - 1]
-                ds[l - 1] = d
-            self._deltas = ds
-        return self._deltas
+        """δ_l = ∂F/∂a_l (..., P, o_l) for every layer (backpropagation)."""
+        return [np.swapaxes(d, -1, -2) for d in self.batch.deltas()]
 
     def gradient(self) -> np.ndarray:
         """Exact ∇F (..., N) in the flat layout of :func:`pack`."""
-        ds = self.deltas()
-        return pack([np.swapaxes(d, -1, -2) @ h for d, h in zip(ds, self.h[:-1], strict=True)])
+        return self.batch.gradient()
 
     def hvp(self, V: np.ndarray, method: str = "auto") -> np.ndarray:
-        """Exact ∇²F·v, v of shape (..., N), by the R-operator (forward-over-reverse by hand).
+        """Exact ∇²F·v, v of shape (..., N).
 
         V's leading axes broadcast against the point's: one point with V (k, N) gives k
         products; a batch of points (k, N) with V (k, N) gives row-paired products.
-        ``method``: "rop" always uses the R-operator; "hessian" multiplies by the structured
-        Hessian (built once per point, then cached); "auto" takes the Hessian for many
-        directions at one point of a small network (k ≥ HESSIAN_HVP_MIN_K, N ≤
-        HESSIAN_HVP_MAX_N), where it is several times cheaper, and the R-operator otherwise.
-        Both are exact; they differ by rounding only.
+        ``method``: "rop" always uses the R-operator (:meth:`BatchPass.hvp`); "hessian"
+        multiplies by the structured Hessian (built once per point, then cached); "auto" takes
+        the Hessian for many directions at one point of a small network (k ≥
+        HESSIAN_HVP_MIN_K, N ≤ HESSIAN_HVP_MAX_N), where it is several times cheaper, and the
+        R-operator otherwise.  Both are exact; they differ by rounding only.
         """
         if method not in ("auto", "rop", "hessian"):
             raise ValueError(f"unknown HVP method {method!r}; use 'auto', 'rop' or 'hessian'")
@@ -200,31 +304,8 @@ class Pass:
             if self._hessian is None:
                 self._hessian = self.hessian()
             return V @ self._hessian
-        Vs = unpack(V, self.arch)
-        ds = self.deltas()
-        L = len(self.Ws)
-        # forward R-pass: R(a_l), R(h_l)
-        Rh = [np.zeros(())]  # R(h_0) = 0: inputs do not depend on w
-        Ra = []
-        for l in range(L):
-            ra = self.h[l] @ np.swapaxes(Vs[l], -1, -2)
-            if l > 0:
-                ra = ra + Rh[l] @ np.swapaxes(self.Ws[l], -1, -2)
-            Ra.append(ra)
-            Rh.append(self.d1[l] * ra)
-        # backward R-pass: R(δ_l), R(g_l)
-        Rg = [np.empty(0)] * L
-        rd = self.c2 * Ra[L - 1]
-        for l in range(L - 1, -1, -1):
-            g = np.swapaxes(rd, -1, -2) @ self.h[l]
-            if l > 0:
-                g = g + np.swapaxes(ds[l], -1, -2) @ Rh[l]
-            Rg[l] = g
-            if l > 0:
-                back = ds[l] @ self.Ws[l]
-                rd = (rd @ self.Ws[l] + ds[l] @ Vs[l]) * self.d1[l - 1] + back * self.d2[l - 1] * Ra[l - 1]
-        lead = np.broadcast_shapes(self.w.shape[:-1], np.shape(V)[:-1])
-        return pack([np.broadcast_to(g, (*lead, *g.shape[-2:])) for g in Rg])
+        lead = np.broadcast_shapes(self.w.shape[:-1], V.shape[:-1])
+        return np.broadcast_to(self.batch.hvp(V), (*lead, self.arch.n_weights))
 
     def hessian(self) -> np.ndarray:
         """Exact ∇²F (N, N) built from its structure: Gauss-Newton blocks plus the φ'' term.
@@ -246,7 +327,12 @@ class Pass:
         W2 = self.Ws[1]
         O, Hd = W2.shape
         P, I = X.shape
-        h, D, E, r = self.h[1], self.d1[0], self.d2[0], self.r
+        h, r = self.h[1], self.r
+        if self.batch.sigmoid:  # φ' and φ'' of the hidden layer
+            D = h * (1.0 - h)
+            E = D * (1.0 - 2.0 * h)
+        else:
+            D, E = np.ones_like(h), np.zeros_like(h)
         n1 = Hd * I
         Z = (D[:, :, None] * X[:, None, :]).reshape(P, n1)  # ∂a-sensitivity rows: D_pj x_pi
         out = np.empty((n1 + O * Hd, n1 + O * Hd))
@@ -279,11 +365,9 @@ class Pass:
 def forward(arch: Architecture, w: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Network outputs (..., P, n_out) at weights w (..., N) on inputs X (P, n_in), zero biases."""
     X = check_inputs(arch, X)
-    out = X
-    Ws = unpack(np.asarray(w, dtype=np.float64), arch)
-    for l, W in enumerate(Ws):
-        out = _act(arch, out @ np.swapaxes(W, -1, -2), hidden=l < len(Ws) - 1)[0]
-    return out
+    mats = unpack(np.asarray(w, dtype=np.float64), arch)
+    out = activations(arch, mats, np.ascontiguousarray(X.T))[-1]
+    return np.ascontiguousarray(np.swapaxes(out, -1, -2))
 
 
 def _pass(arch: Architecture, w: np.ndarray, X: np.ndarray, Y: np.ndarray) -> Pass:

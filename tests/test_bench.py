@@ -345,6 +345,7 @@ def test_reference_comparison_catches_a_small_change(monkeypatch: pytest.MonkeyP
     """The comparison bites: γ₁ off by 0.1 % (a slipped constant) is detected."""
     import numerics.dynamics as dynamics
     from benchmarks import make_reference
+    from numerics.dynamics import engine
 
     real = dynamics.compensation_gammas
 
@@ -352,7 +353,7 @@ def test_reference_comparison_catches_a_small_change(monkeypatch: pytest.MonkeyP
         g1, g2 = real(magnitude, noise_to_signal)
         return g1 * 1.001, g2
 
-    monkeypatch.setattr(dynamics, "compensation_gammas", off)
+    monkeypatch.setattr(engine, "compensation_gammas", off)  # where simulate looks it up
     got = make_reference.compute(dynamics.simulate, "nonlinear_bootstrap")
     with pytest.raises(AssertionError):
         assert_matches_reference(got, _load_reference("nonlinear_bootstrap"), make_reference.STEPS)
