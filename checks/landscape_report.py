@@ -207,7 +207,7 @@ def analyse(
 
     noisy = []
     for level in levels:
-        g1, g2 = (float(x) for x in rules.gammas(1.0, 1.0 / level))
+        g1, g2 = (float(x) for x in rules.gammas(1.0, level))
         if q_gradient is None:
             noisy.append({"noise_to_signal": level, "expected_Q": None, "predicted_ratio": None})
             continue
@@ -284,7 +284,7 @@ def _noisy_at(
             return entry["expected_Q"]
     if q_gradient is None:
         return None
-    g1, g2 = (float(x) for x in rules.gammas(1.0, 1.0 / level))
+    g1, g2 = (float(x) for x in rules.gammas(1.0, level))
     return float(closed_forms.Q_noisy_expected(tilde_norm=g1, nu_norm=g2, Q_tilde=q_gradient, Q_nu=q_eps))
 
 
@@ -509,7 +509,7 @@ def simulate_best_ratios(
     for rule in RULES:
         if rule == "beeline" and landscape.w_star is None:
             continue
-        kwargs = {"snr": 1.0 / noise_to_signal} if rule == "noisy_gradient" else {}
+        kwargs = {"noise_to_signal": noise_to_signal} if rule == "noisy_gradient" else {}
         try:
             run = simulate(
                 landscape,

@@ -167,8 +167,8 @@ CATALOGUE: tuple[Mutant, ...] = (
     Mutant(
         "gammas_noise_squared_root",
         "numerics/rules.py",
-        "g2 = m * np.where(small, 1.0, inv) / root",
-        "g2 = m * np.where(small, 1.0, inv) / root**2",
+        "g2 = m * np.where(small, rs, 1.0) / root",
+        "g2 = m * np.where(small, rs, 1.0) / root**2",
         "exponent",
         "the noise part γ₂ scaled by 1/(1+r²) instead of 1/√(1+r²)",
     ),

@@ -25,7 +25,7 @@ from numerics.landscapes import Landscape, loss_grad_batch, quad_form_batch
 
 __all__ = ["RULES", "LandscapeRun", "simulate", "window_stats"]
 
-#: the compensation rules simulate() knows ("noisy_gradient" needs snr; "beeline" needs w_star)
+#: the compensation rules simulate() knows ("noisy_gradient" needs noise_to_signal; "beeline" needs w_star)
 RULES = ("gradient", "noisy_gradient", "zeroth_order", "newton", "beeline")
 
 
@@ -58,7 +58,7 @@ class LandscapeRun:
     rule: str
     ratios: np.ndarray  # (R,)
     eps_norm: float
-    snr: float | None
+    noise_to_signal: float | None
     steps: int
     reps: int
     window: int
@@ -145,7 +145,7 @@ def _compensation(
     G: np.ndarray,
     c_norm: np.ndarray,
     rng: np.random.Generator,
-    snr: float | None,
+    noise_to_signal: float | None,
 ) -> np.ndarray:
     """Δc for every row.  A row sitting exactly at a stationary point (∇F = 0, or w = w* for
     beeline) has no descent direction: its compensation is zero for that step."""
@@ -162,7 +162,7 @@ def _compensation(
     if rule == "gradient":
         dc[go] = R.gradient(G[go], c_norm[go])
     elif rule == "noisy_gradient":
-        dc[go] = R.noisy_gradient(G[go], rng, c_norm[go], snr)
+        dc[go] = R.noisy_gradient(G[go], rng, c_norm[go], noise_to_signal)
     elif rule == "newton":
         dc[go] = R.newton(landscape, W[go], c_norm[go])
     else:
@@ -188,14 +188,14 @@ def simulate(
     rng: np.random.Generator,
     window: int,
     record_q: bool = False,
-    snr: float | None = None,
+    noise_to_signal: float | None = None,
 ) -> LandscapeRun:
     """Run fluctuation + compensation dynamics for every (ratio, repetition) at once.
 
     ``w0`` is the start: (n,) for all runs, (reps, n) per repetition or (R, reps, n).
     Each step: Δε = white noise of norm ``eps_norm``; Δc = ``rule`` at w with norm
-    ratio·eps_norm (``noisy_gradient`` adds noise at signal-to-noise ``snr``, its norm then
-    exact only up to the overlap, as in the paper); w ← w + Δc + Δε.  A run sitting exactly
+    ratio·eps_norm (``noisy_gradient`` adds noise at γ₂/γ₁ = ``noise_to_signal``, its norm
+    then exact only up to the overlap, as in the paper); w ← w + Δc + Δε.  A run sitting exactly
     at a stationary point (e.g. started at w*) gets no compensation on that step: there is
     no descent direction.  Deterministic for a given ``rng`` state.  Raises ValueError on bad
     input or if the loss stops being finite.
@@ -216,11 +216,11 @@ def simulate(
     if ratios.ndim != 1 or ratios.size == 0 or not np.all(np.isfinite(ratios)) or np.any(ratios < 0):
         raise ValueError(f"ratios must be a non-empty list of non-negative finite numbers; got {ratios!r}")
     if rule == "noisy_gradient":
-        if snr is None:
-            raise ValueError("rule 'noisy_gradient' needs snr (signal-to-noise γ₁/γ₂; inf = pure gradient)")
-        R.gammas(1.0, snr)  # validates snr
-    elif snr is not None:
-        raise ValueError(f"snr applies only to rule 'noisy_gradient', not {rule!r}")
+        if noise_to_signal is None:
+            raise ValueError("rule 'noisy_gradient' needs noise_to_signal (γ₂/γ₁; 0 = pure gradient)")
+        R.gammas(1.0, noise_to_signal)  # validates it
+    elif noise_to_signal is not None:
+        raise ValueError(f"noise_to_signal applies only to rule 'noisy_gradient', not {rule!r}")
     if rule == "beeline" and landscape.w_star is None:
         raise ValueError("rule 'beeline' needs a landscape with a known minimum (w_star is None)")
 
@@ -246,7 +246,7 @@ def simulate(
     q_eps = np.empty((K, steps)) if record_q else None
     G = landscape.grad_batch(W)
     for t in range(steps):
-        dc = _compensation(landscape, rule, W, G, c_norm, rng, snr)
+        dc = _compensation(landscape, rule, W, G, c_norm, rng, noise_to_signal)
         de = R.fluctuation(rng, (K, n), eps_norm)
         dc_norm = np.linalg.norm(dc, axis=-1)
         active = dc_norm > 0  # Q[Δc] and ∇F·Δĉ are undefined (left NaN) where there was no compensation
@@ -277,7 +277,7 @@ def simulate(
         rule=rule,
         ratios=ratios,
         eps_norm=eps_norm,
-        snr=None if snr is None else float(snr),
+        noise_to_signal=None if noise_to_signal is None else float(noise_to_signal),
         steps=steps,
         reps=reps,
         window=window,

@@ -81,27 +81,32 @@ def fluctuation(rng: np.random.Generator, shape: tuple[int, ...], norm: float | 
     return _per_row(m, shape[:-1], "norm") * _unit(xi, "fluctuation draw")
 
 
-def gammas(magnitude: float | np.ndarray, snr: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(γ₁, γ₂) = (m·r/√(1+r²), m/√(1+r²)) for magnitude m and signal-to-noise r = γ₁/γ₂.
+def gammas(
+    magnitude: float | np.ndarray, noise_to_signal: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(γ₁, γ₂) = (m/√(1+r²), m·r/√(1+r²)) for magnitude m and noise-to-signal r = γ₂/γ₁.
 
-    ``snr = inf`` is pure gradient (γ₂ = 0); ``snr = 0`` pure noise (γ₁ = 0); γ₁² + γ₂² = m².
+    ``noise_to_signal = 0`` is pure gradient (γ₂ = 0); ``inf`` pure noise (γ₁ = 0);
+    γ₁² + γ₂² = m².
     """
     m = _magnitude(magnitude)
     try:
-        r = np.asarray(snr, dtype=np.float64)
+        r = np.asarray(noise_to_signal, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError("snr must be numeric") from None
+        raise ValueError("noise_to_signal must be numeric") from None
     if np.any(np.isnan(r)) or np.any(r < 0):
-        raise ValueError(f"snr (signal-to-noise γ₁/γ₂) must be ≥ 0 (inf allowed); got {snr!r}")
+        raise ValueError(
+            f"noise_to_signal (γ₂/γ₁) must be ≥ 0 (inf allowed: pure noise); got {noise_to_signal!r}"
+        )
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        # r/√(1+r²) and 1/√(1+r²) written so that neither r² nor r⁻² overflows: for r ≤ 1 as
-        # is, for r > 1 as 1/√(1+r⁻²) and r⁻¹/√(1+r⁻²) (so r = inf gives exactly (m, 0))
+        # 1/√(1+r²) and r/√(1+r²) written so that neither r² nor r⁻² overflows: for r ≤ 1 as
+        # is, for r > 1 as r⁻¹/√(1+r⁻²) and 1/√(1+r⁻²) (so r = inf gives exactly (0, m))
         small = r <= 1
         inv = np.where(small, 1.0, 1.0 / np.where(small, 1.0, r))
         rs = np.where(small, r, 1.0)
         root = np.where(small, np.sqrt(1.0 + rs * rs), np.sqrt(1.0 + inv * inv))
-        g1 = m * np.where(small, rs, 1.0) / root
-        g2 = m * np.where(small, 1.0, inv) / root
+        g1 = m * np.where(small, 1.0, inv) / root
+        g2 = m * np.where(small, rs, 1.0) / root
     return g1, g2
 
 
@@ -113,15 +118,19 @@ def gradient(grad: np.ndarray, magnitude: float | np.ndarray) -> np.ndarray:
 
 
 def noisy_gradient(
-    grad: np.ndarray, rng: np.random.Generator, magnitude: float | np.ndarray, snr: float | np.ndarray
+    grad: np.ndarray,
+    rng: np.random.Generator,
+    magnitude: float | np.ndarray,
+    noise_to_signal: float | np.ndarray,
 ) -> np.ndarray:
-    """Δc = -γ₁ ∇F/‖∇F‖ + γ₂ ν/‖ν‖ with fresh ν ~ N(0, I) per row and (γ₁, γ₂) = gammas(m, snr).
+    """Δc = -γ₁ ∇F/‖∇F‖ + γ₂ ν/‖ν‖ with fresh ν ~ N(0, I) per row and
+    (γ₁, γ₂) = gammas(m, noise_to_signal), i.e. γ₂/γ₁ = noise_to_signal.
 
     As in the paper, the two parts are added without renormalising, so ‖Δc‖ is m only up
-    to the overlap ν̂·ĝ (of order 1/√n); with snr = inf it is exactly m.
+    to the overlap ν̂·ĝ (of order 1/√n); with noise_to_signal = 0 it is exactly m.
     """
     g = _rows(grad, "grad")
-    g1, g2 = gammas(magnitude, snr)
+    g1, g2 = gammas(magnitude, noise_to_signal)
     lead = g.shape[:-1]
     step = -_per_row(g1, lead, "γ₁") * _unit(g, "grad")
     if np.any(g2 > 0):

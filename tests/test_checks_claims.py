@@ -185,7 +185,7 @@ def _wrap(name: str, fn):  # noqa: ANN001, ANN202
 MUTATIONS = [
     # (closed form, mutation, claim that must go red)
     ("expected_dF", lambda f, c, g, e, qc, qe: f(c, g, e, qc, qe) + 0.5 * e**2 * qe, "eq8_monte_carlo"),
-    ("expected_dF", lambda f, c, g, e, qc, qe: f(c, g, e, qc, qe) + 0.5 * c**2 * qc, "eq6_numeric_minimum"),
+    ("expected_dF", lambda f, c, g, e, qc, qe: f(c, g, e, qc, qe) + 0.5 * c**2 * qc, "eq8_monte_carlo"),
     ("expected_dF", lambda f, c, g, e, qc, qe: f(c, g, e, qc, qe) - 2 * c * g, "eq8_monte_carlo"),
     ("var_dF", lambda f, *a: 2.0 * f(*a), "var_dF_monte_carlo"),
     ("var_dF", lambda f, *a: 0.5 * f(*a), "var_dF_monte_carlo"),

@@ -8,7 +8,6 @@ import pytest
 
 from numerics import dynamics as D
 from numerics import networks
-from numerics.rules import gammas
 
 F32_EPS = float(np.finfo(np.float32).eps)
 
@@ -95,7 +94,8 @@ def test_first_step_is_the_paper_update_with_exact_gradient() -> None:
         # float32 forward of outputs ~1 with targets made in float32: relative error ~1e-6 on a
         # loss of ~1e-6 size residuals: compare with 1e-3 relative (float32 residual cancellation)
         np.testing.assert_allclose(seg.loss[j, 0], loss, rtol=1e-3)
-        g1, g2 = gammas(runs.ratio[j] * runs.eps_norm[j], 1 / runs.noise_to_signal[j])
+        m, r = runs.ratio[j] * runs.eps_norm[j], runs.noise_to_signal[j]
+        g1, g2 = m / np.sqrt(1 + r**2), m * r / np.sqrt(1 + r**2)  # the definition: γ₂/γ₁ = r
         expected = (
             -g1 * grad / np.linalg.norm(grad)
             + g2 * nu / np.linalg.norm(nu.astype(np.float64))
@@ -302,7 +302,9 @@ def test_c_norm_is_the_realised_compensation_magnitude() -> None:
     n = networks.LINEAR.n_weights
     runs = D.Runs(np.full(3, 0.5), np.array([0.2, 1.0, 2.0]), np.array([0.0, 0.0, 1.0]), np.arange(3))
     res = D.simulate("linear", runs, SHORT, seed=1)
-    g1, g2 = D.compensation_gammas(runs.ratio * runs.eps_norm, runs.noise_to_signal)
+    # γ₁, γ₂ from their definition (γ₁² + γ₂² = m², γ₂/γ₁ = noise-to-signal), not the engine's code
+    m, r = runs.ratio * runs.eps_norm, runs.noise_to_signal
+    g1, g2 = m / np.sqrt(1 + r**2), m * r / np.sqrt(1 + r**2)
     np.testing.assert_allclose(res.c_norm[:2], g1[:2], rtol=1e-12)  # float64 identity
     # ĝ·ν̂ of a random ν in N = 120 dimensions is ~1/√N: ‖Δc‖² = γ₁² + γ₂² ± 2γ₁γ₂·3/√N (3 s.d.)
     spread = 2 * g1[2] * g2[2] * 3 / np.sqrt(n)

@@ -30,10 +30,10 @@ def run(q, **kw):
 
 def test_same_seed_same_result_different_seed_different():
     q = quad()
-    for rule, snr in [("gradient", None), ("noisy_gradient", 2.0), ("zeroth_order", None), ("newton", None)]:
-        a = run(q, rule=rule, snr=snr, rng=np.random.default_rng(3), record_q=True)
-        b = run(q, rule=rule, snr=snr, rng=np.random.default_rng(3), record_q=True)
-        c = run(q, rule=rule, snr=snr, rng=np.random.default_rng(4))
+    for rule, nts in [("gradient", None), ("noisy_gradient", 0.5), ("zeroth_order", None), ("newton", None)]:
+        a = run(q, rule=rule, noise_to_signal=nts, rng=np.random.default_rng(3), record_q=True)
+        b = run(q, rule=rule, noise_to_signal=nts, rng=np.random.default_rng(3), record_q=True)
+        c = run(q, rule=rule, noise_to_signal=nts, rng=np.random.default_rng(4))
         for x, y in [(a.loss, b.loss), (a.q_c, b.q_c), (a.q_eps, b.q_eps), (a.final_w, b.final_w)]:
             np.testing.assert_array_equal(x, y)
         assert not np.array_equal(a.loss, c.loss)
@@ -129,7 +129,7 @@ def test_network_landscape_runs_batched():
         L,
         st.student,
         rule="noisy_gradient",
-        snr=1.0,
+        noise_to_signal=1.0,
         eps_norm=0.01,
         ratios=[1.0, 2.0],
         steps=5,
@@ -165,8 +165,8 @@ def test_beeline_needs_a_minimum_and_reaches_its_neighbourhood():
     ("kw", "message"),
     [
         ({"rule": "adam"}, "unknown rule"),
-        ({"rule": "noisy_gradient"}, "needs snr"),
-        ({"snr": 2.0}, "snr applies only"),
+        ({"rule": "noisy_gradient"}, "needs noise_to_signal"),
+        ({"noise_to_signal": 0.5}, "noise_to_signal applies only"),
         ({"eps_norm": -1.0}, "eps_norm"),
         ({"ratios": [1.0, -0.5]}, "ratios"),
         ({"window": 100}, "window"),
@@ -233,7 +233,7 @@ def test_noisy_rule_records_its_realised_norm_and_projection_consistently():
     from numerics.rules import gammas
 
     q = quad(n=8, seed=11)
-    r = run(q, rule="noisy_gradient", snr=1.0, ratios=[1.0], steps=400, reps=4, window=100)
+    r = run(q, rule="noisy_gradient", noise_to_signal=1.0, ratios=[1.0], steps=400, reps=4, window=100)
     m = 0.1  # ratio 1 · ‖Δε‖
     g1, g2 = (float(x) for x in gammas(m, 1.0))
     g_before = np.concatenate([np.full((1, 4, 1), np.nan), r.grad_norm[..., :-1]], axis=-1)[..., 1:]
@@ -271,7 +271,7 @@ def test_eq8_balances_at_steady_state_for_the_noisy_rule():
     r = run(
         q,
         rule="noisy_gradient",
-        snr=1.0,
+        noise_to_signal=1.0,
         ratios=[0.5, 1.0],
         steps=1500,
         reps=8,

@@ -38,21 +38,21 @@ def test_fluctuation_has_exact_norms_and_isotropic_directions():
         rules.fluctuation(rng, (2, 3), -1.0)
 
 
-def test_gammas_split_the_magnitude_by_the_signal_to_noise_ratio():
+def test_gammas_split_the_magnitude_by_the_noise_to_signal_ratio():
     m = np.array([0.3, 1.0, 2.5])
-    for r in [0.1, 1.0, 20.0, 1e8]:
+    for r in [1e-8, 0.1, 1.0, 20.0, 1e8]:
         g1, g2 = rules.gammas(m, r)
         np.testing.assert_allclose(g1**2 + g2**2, m**2, rtol=1e-14)  # γ₁² + γ₂² = m²
-        np.testing.assert_allclose(g1 / g2, r, rtol=1e-14)  # r = γ₁/γ₂
-    g1, g2 = rules.gammas(2.0, np.inf)
-    assert (g1, g2) == (2.0, 0.0)
+        np.testing.assert_allclose(g2 / g1, r, rtol=1e-14)  # r = γ₂/γ₁
     g1, g2 = rules.gammas(2.0, 0.0)
-    assert (g1, g2) == (0.0, 2.0)
+    assert (g1, g2) == (2.0, 0.0)  # pure gradient
+    g1, g2 = rules.gammas(2.0, np.inf)
+    assert (g1, g2) == (0.0, 2.0)  # pure noise
     with pytest.raises(ValueError, match="magnitude must be non-negative"):
         rules.gammas(-1.0, 1.0)
-    with pytest.raises(ValueError, match="snr"):
+    with pytest.raises(ValueError, match="noise_to_signal"):
         rules.gammas(1.0, -2.0)
-    with pytest.raises(ValueError, match="snr"):
+    with pytest.raises(ValueError, match="noise_to_signal"):
         rules.gammas(1.0, np.nan)
 
 
@@ -83,9 +83,9 @@ def test_noisy_gradient_expected_direction_and_norm():
     assert np.max(np.abs(dc.mean(0) + g1 * g / np.linalg.norm(g))) < 5 * g2 / np.sqrt(q.n * M)
     # E‖Δc‖² = γ₁² + γ₂² = m² (the cross term has mean zero; its s.d. is 2γ₁γ₂/√(n·M))
     assert abs(np.mean(np.sum(dc**2, -1)) - m**2) < 5 * 2 * g1 * g2 / np.sqrt(q.n * M)
-    # pure gradient at snr = inf: exactly the gradient rule, and no noise drawn
+    # pure gradient at noise_to_signal = 0: exactly the gradient rule, and no noise drawn
     state = rng.bit_generator.state
-    np.testing.assert_allclose(rules.noisy_gradient(g, rng, m, np.inf), rules.gradient(g, m), rtol=1e-15)
+    np.testing.assert_allclose(rules.noisy_gradient(g, rng, m, 0.0), rules.gradient(g, m), rtol=1e-15)
     assert rng.bit_generator.state == state
 
 
@@ -167,7 +167,7 @@ def test_random_rules_are_deterministic_given_the_generator():
     g = np.random.default_rng(7).standard_normal((3, 9))
     for fn in (
         lambda r: rules.fluctuation(r, (3, 9), 1.0),
-        lambda r: rules.noisy_gradient(g, r, 1.0, 2.0),
+        lambda r: rules.noisy_gradient(g, r, 1.0, 0.5),
     ):
         np.testing.assert_array_equal(fn(np.random.default_rng(1)), fn(np.random.default_rng(1)))
         assert not np.array_equal(fn(np.random.default_rng(1)), fn(np.random.default_rng(2)))
@@ -191,7 +191,7 @@ def test_gammas_property(m, r):
     # γ₁² + γ₂² = m² to a few ulps of m² (each γ carries ≤ 3 roundings)
     assert abs(g1**2 + g2**2 - m**2) <= 8 * EPS * m**2
     if 0 < r < np.inf and m > 0:
-        assert abs(g1 - r * g2) <= 8 * EPS * g1  # γ₁ = r γ₂
+        assert abs(g2 - r * g1) <= 8 * EPS * g2  # γ₂ = r γ₁
 
 
 @settings(max_examples=40, deadline=None)

@@ -44,6 +44,7 @@ from checks.claims import inequalities  # noqa: E402
 from checks.claims import counterexamples  # noqa: E402
 from checks.claims import stationary  # noqa: E402
 from checks.claims import product  # noqa: E402
+from checks.claims import machinery  # noqa: E402
 from checks.claims import simulation  # noqa: E402
 # isort: on
 
@@ -83,6 +84,7 @@ __all__ = [
     "holds",
     "ids",
     "inequalities",
+    "machinery",
     "orthogonal_eigvecs",
     "product",
     "quad_Q",

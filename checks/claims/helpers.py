@@ -58,6 +58,17 @@ def _rounding_tol(n: int, cond: float) -> float:
     return 100.0 * n * max(cond, 1.0) * EPS
 
 
+def within_standard_errors(error: float, stderr: float) -> float:
+    """Margin of a Monte Carlo agreement: 1 − |error| / (Z_MC · stderr), ≥ 0 when the error is
+    within Z_MC standard errors.  Every sampled comparison states its tolerance through this."""
+    return 1.0 - abs(error) / (Z_MC * stderr)
+
+
+def within_rounding(error: float, scale: float, n: int, cond: float) -> float:
+    """Margin of a float64 identity: 1 − |error| / (scale · 100·N·κ·ε), ≥ 0 within rounding."""
+    return 1.0 - abs(error) / (scale * _rounding_tol(n, cond))
+
+
 def _cond(lam: np.ndarray) -> float:
     a = np.abs(lam)
     return float(a.max() / a[a > 0].min()) if np.any(a > 0) else 1.0

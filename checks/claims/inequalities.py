@@ -224,7 +224,7 @@ def _noisy_interpolation(profile: Profile) -> Outcome:
         # the curve over the grid: a ratio of expectations with weights γ₁², γ₂²
         curve = []
         for r in NOISE_GRID:
-            g1, g2 = gammas(1.0, np.inf if r == 0 else 1.0 / r)
+            g1, g2 = gammas(1.0, r)
             curve.append(_f(noisy(float(g1), float(g2), q_tilde, q_nu)))
         curve = np.asarray(curve)
         gap = q_tilde - q_nu
@@ -236,9 +236,9 @@ def _noisy_interpolation(profile: Profile) -> Outcome:
         # at γ₂/γ₁ = 10³ the noise carries weight 1 − 10⁻⁶: within 1e-4 of the gap of Q[ν]
         m_limit = 1.0 - abs(curve[-1] - q_nu) / (1e-4 * gap + rtol * scale)
         # Monte Carlo of the ratio of expectations E[ΔcᵀHΔc] / E[‖Δc‖²] at the drawn ratio
-        g1, g2 = gammas(1.0, 1.0 / rho)
+        g1, g2 = gammas(1.0, rho)
         G = np.repeat(g[None, :], profile.mc_samples, axis=0)
-        dc = noisy_gradient(G, np.random.default_rng(seed), 1.0, 1.0 / rho)
+        dc = noisy_gradient(G, np.random.default_rng(seed), 1.0, rho)
         num = np.einsum("ki,ij,kj->k", dc, hess.H, dc)
         den = np.einsum("ki,ki->k", dc, dc)
         ratio = float(num.mean() / den.mean())

@@ -32,7 +32,6 @@ def _quadratic_sweep(profile: Profile, noise_to_signal: float, seed: int) -> dic
     ratios = np.round(np.arange(0.3, 1.45, 0.1), 2)
     eps_norm = 0.1
     rule = "gradient" if noise_to_signal == 0 else "noisy_gradient"
-    snr = None if noise_to_signal == 0 else 1.0 / noise_to_signal
     run = simulate(
         land,
         np.full(n, 0.05),
@@ -44,7 +43,7 @@ def _quadratic_sweep(profile: Profile, noise_to_signal: float, seed: int) -> dic
         rng=np.random.default_rng(seed),
         window=profile.sim_window,
         record_q=True,
-        snr=snr,
+        noise_to_signal=None if noise_to_signal == 0 else noise_to_signal,
     )
     w = run.window
     loss_runs = _per_run(run.loss, w)

@@ -21,16 +21,11 @@ def run_generator(seed: int, run_id: int) -> np.random.Generator:
 
 
 def compensation_gammas(magnitude: np.ndarray, noise_to_signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """γ₁, γ₂ from ‖Δc‖ and γ₂/γ₁ through ``numerics.rules.gammas`` (snr = γ₁/γ₂ = 1/noise_to_signal)."""
+    """γ₁, γ₂ from ‖Δc‖ and γ₂/γ₁ through ``numerics.rules.gammas``, broadcast to the runs."""
     from numerics.rules import gammas
 
     nts = np.asarray(noise_to_signal, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        snr = np.where(nts > 0, 1.0 / np.where(nts > 0, nts, 1.0), np.inf)
-    g1, g2 = gammas(np.asarray(magnitude, dtype=np.float64), snr)
-    g1, g2 = np.asarray(g1, dtype=np.float64), np.asarray(g2, dtype=np.float64)
-    if not (np.all(np.isfinite(g1)) and np.all(np.isfinite(g2))):
-        raise ValueError("numerics.rules.gammas returned non-finite γ (does it accept snr = inf?)")
+    g1, g2 = gammas(np.asarray(magnitude, dtype=np.float64), nts)
     return np.broadcast_to(g1, nts.shape).copy(), np.broadcast_to(g2, nts.shape).copy()
 
 

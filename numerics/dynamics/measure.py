@@ -78,15 +78,11 @@ def realised_c_norm(
 
 
 def predicted_ratio(Q_eps: np.ndarray, Q_c: np.ndarray) -> np.ndarray:
-    """eq9a's optimal ratio ‖Δc‖/‖Δε‖ for measured Q values; NaN where the closed form does not apply."""
+    """eq9a's optimal ratio ‖Δc‖/‖Δε‖ for measured Q values; NaN where eq9a does not apply
+    (``closed_forms.applies``: both Q finite and positive)."""
     from derivations import closed_forms
 
-    q_eps, q_c = np.broadcast_arrays(np.asarray(Q_eps, float), np.asarray(Q_c, float))
-    ok = np.isfinite(q_eps) & np.isfinite(q_c) & (q_c > 0) & (q_eps >= 0)
-    out = np.full(q_eps.shape, np.nan)
-    if ok.any():
-        out[ok] = np.asarray(closed_forms.raw("steady_state_ratio")(q_eps[ok], q_c[ok]), float)
-    return out
+    return closed_forms.where_applies("steady_state_ratio", Q_eps, Q_c)
 
 
 def window_stats(seg: Segment, protocol: Protocol) -> dict[str, np.ndarray]:
