@@ -255,6 +255,47 @@ CATALOGUE: tuple[Mutant, ...] = (
         "coefficient",
         "the parabola's vertex at −b/a instead of −b/2a",
     ),
+    # ------------------------------------------------------------------ numerics: networks and engine
+    Mutant(
+        "network_hessian_sigma2_sign",
+        "numerics/networks.py",
+        "E = D * (1.0 - 2.0 * h)",
+        "E = D * (1.0 + 2.0 * h)",
+        "sign",
+        "the structured Hessian's σ″ = σ′(1 − 2σ) with the wrong sign",
+    ),
+    Mutant(
+        "network_rop_sigma2_sign",
+        "numerics/networks.py",
+        "rd = rback * dl + backs[l] * (1 - 2 * acts[l]) * r_act[l]",
+        "rd = rback * dl + backs[l] * (1 + 2 * acts[l]) * r_act[l]",
+        "sign",
+        "the R-operator HVP's σ″ term with the wrong sign (exact and batched HVPs share it)",
+    ),
+    Mutant(
+        "engine_window_at_start",
+        "numerics/dynamics/measure.py",
+        'out = {"steady_loss": seg.loss[:, -nwin:].mean(axis=1)}',
+        'out = {"steady_loss": seg.loss[:, :nwin].mean(axis=1)}',
+        "window",
+        "the engine's steady loss averaged over the first window of the segment",
+    ),
+    Mutant(
+        "engine_measure_steps_at_start",
+        "numerics/dynamics/config.py",
+        "return np.arange(end - self.window, end, self.measure_every)",
+        "return np.arange(0, self.window, self.measure_every)",
+        "window",
+        "Q[Δc], Q[Δε] and ‖∇F‖ measured at the start of the run instead of the steady-state window",
+    ),
+    Mutant(
+        "engine_bootstrap_without_replacement",
+        "numerics/dynamics/draws.py",
+        "idx = g.integers(0, self.p, size=(k, self.s), dtype=np.int32 if self.p > 32767 else np.int16)",
+        "idx = np.argsort(g.random((k, self.p)), axis=1)[:, : self.s].astype(np.int32)",
+        "sampling",
+        "bootstrap batches drawn without replacement (every batch is the full data set)",
+    ),
     # ------------------------------------------------------------------ checks: verdict machinery
     Mutant(
         "z_threshold_loose",

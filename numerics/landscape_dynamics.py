@@ -23,23 +23,30 @@ from numerics import rules as R
 from numerics.curvature import Q_from_products
 from numerics.landscapes import Landscape, loss_grad_batch, quad_form_batch
 
-__all__ = ["RULES", "LandscapeRun", "simulate", "window_stats"]
+__all__ = ["RULES", "LandscapeRun", "simulate", "window_means", "window_stats"]
 
 #: the compensation rules simulate() knows ("noisy_gradient" needs noise_to_signal; "beeline" needs w_star)
 RULES = ("gradient", "noisy_gradient", "zeroth_order", "newton", "beeline")
 
 
-def window_stats(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Steady-state mean and its standard error for records x (n_ratios, reps, steps).
-
-    Each run's records are averaged over the final ``window`` steps (NaNs, i.e. undefined
-    records, ignored); the mean over repetitions is returned with its standard error
-    s.d./√reps (NaN when there is a single repetition: no spread to estimate it from).
-    """
+def window_means(x: np.ndarray, window: int) -> np.ndarray:
+    """Each run's steady-state mean: records x (..., steps) averaged over the final ``window``
+    steps, NaNs (undefined records) ignored; NaN for a run with no finite record there."""
     with np.errstate(all="ignore"):
         tail = x[..., -window:]
         ok = np.isfinite(tail)
-        per_run = np.where(ok.any(-1), np.nansum(tail, -1) / np.maximum(ok.sum(-1), 1), np.nan)
+        return np.where(ok.any(-1), np.nansum(tail, -1) / np.maximum(ok.sum(-1), 1), np.nan)
+
+
+def window_stats(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Steady-state mean and its standard error for records x (n_ratios, reps, steps).
+
+    Each run's records are averaged over the final ``window`` steps (:func:`window_means`);
+    the mean over repetitions is returned with its standard error s.d./√reps (NaN when there
+    is a single repetition: no spread to estimate it from).
+    """
+    per_run = window_means(x, window)
+    with np.errstate(all="ignore"):
         reps = per_run.shape[-1]
         mean = np.mean(per_run, axis=-1)
         se = np.std(per_run, axis=-1, ddof=1) / np.sqrt(reps) if reps > 1 else np.full(mean.shape, np.nan)

@@ -120,6 +120,28 @@ def test_verdicts_are_deterministic() -> None:
     assert a.to_json() | {"seconds": 0} == b.to_json() | {"seconds": 0}
 
 
+def test_examples_do_not_depend_on_which_modules_are_loaded(tmp_path) -> None:  # noqa: ANN001
+    # newer Hypothesis releases draw constants scanned from the source of loaded local modules;
+    # a claim's examples must not depend on that: importing a module full of literals first
+    # (as a user's own code would be) leaves the verdicts, margins and examples unchanged
+    literals = ", ".join([str(k) for k in range(0, 3000, 7)] + [f"{k / 13:.6f}" for k in range(1, 300)])
+    (tmp_path / "user_constants.py").write_text(f"VALUES = [{literals}]\n")
+    code = (
+        "import sys; sys.path.insert(0, {path!r})\n{pre}\nimport json\n"
+        "from checks.verify import run_claims\n"
+        "v = run_claims('ci', ids=['lyapunov_exact', 'counterexample_indefinite', 'eq8_monte_carlo'], "
+        "progress=False)\n"
+        "print(json.dumps([x.to_json() | {{'seconds': 0}} for x in v], sort_keys=True))"
+    )
+    outs = []
+    for pre in ("", "import user_constants"):
+        cmd = [sys.executable, "-c", code.format(path=str(tmp_path), pre=pre)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outs.append(proc.stdout)
+    assert outs[0] == outs[1]
+
+
 def test_counterexamples_are_the_same_in_two_processes(tmp_path) -> None:  # noqa: ANN001
     # `plasticity verify` run twice, in fresh interpreters: same verdicts, same shrunk examples
     ids_ = ["counterexample_flat_projections", "counterexample_indefinite", "eq14_equal_projections"]

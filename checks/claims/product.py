@@ -16,7 +16,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from checks import strategies as cs
-from checks.claims.helpers import EPS, Z_MC, _cond, _rounding_tol
+from checks.claims.helpers import EPS, Z_MC, _cond, _rounding_tol, within_standard_errors
 from checks.claims.registry import Outcome, check_property, claim, holds
 from checks.profiles import Profile
 
@@ -271,6 +271,19 @@ def _protocol(profile: Profile) -> Outcome:
                 rel = float(np.max(np.abs(moved - runs.eps_norm) / runs.eps_norm))
                 margins[f"{name}/realised_step"] = 1 - rel / (10 * f32 * math.sqrt(n))
                 rows.append({"experiment": name, "N": n, "realised": moved, "eps_norm": runs.eps_norm})
+                if exp.protocol.bootstrap:
+                    # bootstrap batches of s samples from p drawn with replacement: each of the
+                    # p samples is missed with probability (1 − 1/p)^s, ≈ e⁻¹ for s = p
+                    draws = state.draws[0]
+                    draws.refill()
+                    counts = draws.counts
+                    p, s_ = counts.shape[1], exp.protocol.batch_size
+                    missed = float(np.mean(counts == 0))
+                    want = (1 - 1 / p) ** s_
+                    se = math.sqrt(want * (1 - want) / counts.size)
+                    margins[f"{name}/bootstrap_with_replacement"] = within_standard_errors(missed - want, se)
+                    sums = counts.sum(axis=1)
+                    margins[f"{name}/bootstrap_batch_size"] = 1.0 if np.all(sums == s_) else -1.0
     worst = min(margins.values())
     return Outcome(
         ok=holds(worst),
@@ -278,4 +291,59 @@ def _protocol(profile: Profile) -> Outcome:
         worst_margin=worst,
         tolerance="8 ε relative (the table); 10·√N float32 roundings (the realised step)",
         evidence={"margins": margins, "steps": rows},
+    )
+
+
+def _central(f: Any, w: np.ndarray, v: np.ndarray, h: float) -> np.ndarray:
+    return (np.asarray(f(w + h * v)) - np.asarray(f(w - h * v))) / (2 * h)
+
+
+def _fd_with_bound(f: Any, w: np.ndarray, v: np.ndarray, h: float, value_scale: float) -> tuple[Any, float]:
+    """A central difference of f along v and a bound on the norm of its error: truncation
+    ‖D(h) − D(2h)‖/3 (the error is ∝ h², so it quadruples with 2h) plus rounding ε·|f|·√n/h,
+    times 10.  Norm-wise, since one component of D(h) − D(2h) can vanish by accident."""
+    d1, d2 = _central(f, w, v, h), _central(f, w, v, 2 * h)
+    size = math.sqrt(np.size(d1))
+    return d1, 10 * (float(np.linalg.norm(d1 - d2)) / 3 + EPS * value_scale * size / h)
+
+
+@claim(
+    "network_curvature",
+    "numerics.networks on the paper's 12→20→10 sigmoid network (NetworkLandscape): the exact "
+    "gradient, the R-operator Hessian-vector product and the structured Hessian agree with central "
+    "finite differences of F and of ∇F to within the differences' own error bounds",
+    conditions=("ground truth: central differences at two step sizes (truncation + rounding bound)",),
+    tags=("product", "network"),
+)
+def _network_curvature(profile: Profile) -> Outcome:
+    from numerics import networks
+    from numerics.landscapes import NetworkLandscape
+
+    strategy = st.tuples(cs.seeds(), cs.reals(0.01, 0.5))
+
+    def evaluate(example: tuple[int, float]) -> tuple[float, dict[str, Any]]:
+        seed, spread = example
+        rng = np.random.default_rng(seed)
+        st_ = networks.student_teacher(networks.NONLINEAR, rng, n_inputs=50)
+        land = NetworkLandscape(networks.NONLINEAR, st_.teacher, st_.inputs)
+        w = st_.teacher + spread * rng.standard_normal(land.n) * np.abs(st_.teacher).mean()
+        v = rng.standard_normal(land.n)
+        v /= np.linalg.norm(v)
+        h = EPS ** (1 / 3)
+        f0 = abs(land.loss(w))
+        slope, slope_err = _fd_with_bound(land.loss, w, v, h, f0)
+        m_grad = 1 - abs(float(land.grad(w) @ v) - float(slope)) / slope_err
+        g_scale = float(np.abs(land.grad(w)).max())
+        hv_fd, hv_err = _fd_with_bound(land.grad, w, v, h, g_scale)
+        m_hvp = 1 - float(np.linalg.norm(land.hvp(w, v) - hv_fd)) / hv_err
+        m_hess = 1 - float(np.linalg.norm(land.hessian(w) @ v - hv_fd)) / hv_err
+        margins = {"gradient": m_grad, "hvp": m_hvp, "hessian": m_hess}
+        return min(margins.values()), {"loss": float(land.loss(w)), "margins": margins}
+
+    return check_property(
+        strategy,
+        evaluate,
+        profile,
+        tolerance="10× the central difference's bound (truncation from two steps + rounding)",
+        max_examples=min(profile.max_examples, 10),
     )

@@ -3,12 +3,13 @@ decorator, and the two Hypothesis drivers every check runs through."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
 import traceback
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -130,7 +131,8 @@ class Claim:
         prof = replace(get_profile(profile), seed=self.seed)
         start = time.perf_counter()
         try:
-            out = self.run(prof)
+            with _only_hypothesis_constants():
+                out = self.run(prof)
         except Exception as exc:  # noqa: BLE001 - reported as the verdict's evidence
             tb = traceback.extract_tb(exc.__traceback__)
             where = f"{tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
@@ -180,6 +182,38 @@ class Claim:
 
 
 CLAIMS: dict[str, Claim] = {}
+
+
+@contextlib.contextmanager
+def _only_hypothesis_constants() -> Iterator[None]:
+    """Run the body with Hypothesis's pool of *local* constants empty.
+
+    Newer Hypothesis releases sometimes draw a literal constant scanned from the source of
+    every local module already imported.  Which modules those are depends on how the
+    toolkit was started (the command, pytest, a library call) and installed (editable or
+    not), so a claim's examples would too: the same claim gave different examples after
+    ``import checks.cli``.  With the pool empty a claim's examples depend only on its seed
+    and the Hypothesis release.  Releases without the pool are left as they are.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a release without the module
+        yield
+        return
+    getter = getattr(providers, "_get_local_constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    pool = getattr(providers, "_local_constants", None)
+    if getter is None or cache is None or pool is None:
+        yield
+        return
+    empty = type(pool)()
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE = type(cache)(1024)  # a fresh cache: none of its pools seen
+    try:
+        yield
+    finally:
+        providers._get_local_constants = getter
+        providers.CONSTANTS_CACHE = cache
 
 
 def claim(

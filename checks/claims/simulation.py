@@ -18,12 +18,8 @@ from numerics.ratios import bootstrap_se, fixed_point, nanmean_rows, refined_min
 # --------------------------------------------------------------------------- simulation against theory
 
 
-def _per_run(x: np.ndarray, window: int) -> np.ndarray:
-    return np.nanmean(x[..., -window:], axis=-1)  # (ratios, reps)
-
-
 def _quadratic_sweep(profile: Profile, noise_to_signal: float, seed: int) -> dict[str, Any]:
-    from numerics.landscape_dynamics import simulate
+    from numerics.landscape_dynamics import simulate, window_means
     from numerics.landscapes import Quadratic
 
     n = 50
@@ -46,13 +42,13 @@ def _quadratic_sweep(profile: Profile, noise_to_signal: float, seed: int) -> dic
         noise_to_signal=None if noise_to_signal == 0 else noise_to_signal,
     )
     w = run.window
-    loss_runs = _per_run(run.loss, w)
-    grad_runs = _per_run(run.grad_norm, w)
+    loss_runs = window_means(run.loss, w)  # (ratios, reps), the product's steady-state window
+    grad_runs = window_means(run.grad_norm, w)
     predicted = run.predicted_ratio()
     brng = np.random.default_rng(seed + 1)
     # eq8 per step from the realised step (‖Δc‖, ∇F·Δĉ where it was taken, Q[Δc], Q[Δε]):
     # for the noisy rule ‖Δc‖ is not exactly ratio·‖Δε‖ (ĝ·ν̂ ≠ 0), so the realised values count
-    eq8_full = run.expected_dF()[..., -w:]
+    eq8_runs = window_means(run.expected_dF(), w)
     return {
         "noise_to_signal": noise_to_signal,
         "ratios": run.ratios,
@@ -64,7 +60,10 @@ def _quadratic_sweep(profile: Profile, noise_to_signal: float, seed: int) -> dic
         "loss_minimiser_se": bootstrap_se(refined_minimiser, run.ratios, loss_runs, brng),
         "grad_norm_minimiser": refined_minimiser(run.ratios, grad_runs.mean(1)),
         "grad_norm_minimiser_se": bootstrap_se(refined_minimiser, run.ratios, grad_runs, brng),
-        "eq8_per_run": np.nanmean(eq8_full, axis=-1),  # (ratios, reps)
+        "eq8_per_run": eq8_runs,  # (ratios, reps)
+        # the product's standard error of the steady loss against s.d./√reps written out here
+        "loss_se_product": run.steady_loss[1],
+        "loss_se_direct": np.std(loss_runs, axis=1, ddof=1) / np.sqrt(loss_runs.shape[1]),
         "realised_c_norm_over_nominal": run.steady_c_norm[0] / (run.ratios * eps_norm),
         "fluctuation_term": 0.5 * eps_norm**2 * float(lam.mean()),
         "grid_step": 0.1,
@@ -106,6 +105,9 @@ def _sim_quadratic(profile: Profile) -> Outcome:
         se = float(x.std(ddof=1) / math.sqrt(x.size))
         s["eq8_balance"] = {"mean_over_fluctuation_term": float(x.mean()), "standard_error": se}
         margins[f"eq8_balance@{s['noise_to_signal']:g}"] = 1 - abs(float(x.mean())) / (Z_MC * se)
+        # the product's steady-state standard error is s.d./√reps (float64 rounding apart)
+        gap = np.abs(s["loss_se_product"] - s["loss_se_direct"]) / s["loss_se_direct"]
+        margins[f"steady_loss_se@{s['noise_to_signal']:g}"] = 1 - float(np.max(gap)) / 1e-12
     # gradient compensation's best ratio ≤ 1 (within a grid step)
     margins["gradient_best_ratio_le_1"] = (1 + h - sweeps[0]["loss_minimiser"]) / h
     # noisier gradient → the predicted ratio rises towards 1
