@@ -1,4 +1,4 @@
-"""A user's landscape from a SPEC, a point from a POINT, and the checks that make them usable.
+"""A user's landscape from a SPEC and a point from a POINT (what `plasticity landscape` loads).
 
 SPEC is one of three kinds:
 
