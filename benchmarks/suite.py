@@ -8,10 +8,13 @@ shared machine are only indicative: the machine's load average is recorded with 
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -335,3 +338,36 @@ def to_markdown(res: Mapping[str, Any]) -> str:
         out.append("**Smoke run**: sweeps truncated to their first networks; not the paper's figures.")
     out.append(f"Benchmark wall time: {_fmt(res.get('bench_wall_s'), 's')}.")
     return "\n".join(out) + "\n"
+
+
+def _check_writable(path: Path | None, flag: str) -> None:
+    if path is None:
+        return
+    if path.is_dir():
+        raise IsADirectoryError(f"{flag} {path} is a directory; give a file name")
+    if not path.parent.exists():
+        raise FileNotFoundError(f"{flag} {path}: directory {path.parent} does not exist")
+
+
+def bench(
+    *,
+    json_path: Path | None = None,
+    markdown_path: Path | None = None,
+    **suite_options: Any,
+) -> int:
+    """`plasticity bench`: run the suite, print the Markdown table, write the requested files.
+
+    The output paths are checked before minutes of measuring, not after (a missing directory
+    or a directory given as a file raises); ``suite_options`` go to :func:`run_suite`, with
+    progress lines on stderr.
+    """
+    _check_writable(json_path, "--json")
+    _check_writable(markdown_path, "--markdown")
+    res = run_suite(**suite_options, progress=lambda msg: print(f"bench: {msg}", file=sys.stderr, flush=True))
+    table = to_markdown(res)
+    print(table)
+    if json_path is not None:
+        json_path.write_text(json.dumps(res, indent=2, default=float) + "\n")
+    if markdown_path is not None:
+        markdown_path.write_text(table)
+    return 0

@@ -15,7 +15,7 @@ from checks.claims import CLAIMS, Verdict, get_claim
 from checks.profiles import Profile, get_profile
 from numerics.files import atomic_write_text, json_text
 
-__all__ = ["any_failed", "render_table", "run_claims", "to_json", "write_json"]
+__all__ = ["any_failed", "list_claims", "render_table", "run_claims", "to_json", "verify", "write_json"]
 
 Progress = Callable[[str], None]
 
@@ -105,3 +105,33 @@ def write_json(path: str | Path, verdicts: Sequence[Verdict], profile: str | Pro
     text = json_text(to_json(verdicts, profile), indent=2, ensure_ascii=False)
     atomic_write_text(path, text + "\n")
     return path
+
+
+def list_claims() -> str:
+    """One line per claim: its id, the expected verdict and its statement."""
+    return "\n".join(f"{c.id:34s} [{c.expected}] {c.statement}" for c in CLAIMS.values())
+
+
+def verify(
+    profile: str = "ci",
+    *,
+    ids: Sequence[str] | None = None,
+    json: str | Path | None = None,
+    progress: bool = True,
+) -> int:
+    """Check the claims (all, or ``ids``), print the verdict table, optionally write JSON.
+
+    What `plasticity verify` and the reproduce pipeline run.  Returns 1 if any claim
+    FAILED, else 0; an unknown id raises ``ValueError`` before anything runs.
+    """
+    import sys
+
+    if ids:
+        for claim_id in ids:
+            get_claim(claim_id)  # unknown id: ValueError before any work
+    verdicts = run_claims(profile, ids=ids, progress=progress)
+    print(render_table(verdicts, profile=profile))
+    if json:
+        path = write_json(json, verdicts, profile)
+        print(f"wrote {path}", file=sys.stderr)
+    return 1 if any_failed(verdicts) else 0

@@ -6,6 +6,10 @@
 * ``point_flat.npy``: w − w* projecting mostly on the flattest eigenvectors (the main claim
   fails for gradient compensation: Q[∇F] < Tr/N);
 * ``saddle.npy``: the same basis with the smallest eigenvalue made negative (indefinite).
+
+``hessian.npy`` and ``point_equal.npy`` here are symbolic links to ``checks/pipeline/examples/``,
+where they ship as package data (the built-in example of `plasticity reproduce`); saving
+through the links writes those files.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import checks.expr as expr_module
-from checks.expr import MAX_LENGTH, parse_expression, parse_variables
+import checks.landscape.expr as expr_module
+from checks.landscape.expr import MAX_LENGTH, parse_expression, parse_variables
 
 x, y, z = sp.symbols("x y z", real=True)
 

@@ -1,4 +1,5 @@
-"""SPEC loading, POINT parsing and the usability checks at a point (checks.user_landscape)."""
+"""SPEC loading, POINT parsing (checks.landscape.spec) and the usability checks at a point
+(checks.landscape.diagnostics)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checks.user_landscape import (
-    ExpressionLandscape,
-    check_at_point,
+from checks.landscape.diagnostics import check_at_point
+from checks.landscape.spec import (
     from_expression,
     from_hessian_file,
     from_module,
@@ -19,6 +19,7 @@ from checks.user_landscape import (
     parse_point,
     spec_kind,
 )
+from numerics.landscapes import ExpressionLandscape
 
 
 def write_module(tmp_path: Path, source: str, name: str = "user_mod.py") -> Path:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
+import checks.derive as derive_lib
 from checks.cli import main
-from checks.commands import derive as derive_cmd
 from derivations import core
 from derivations.core import Check, Result
 
@@ -88,7 +88,7 @@ def test_exits_nonzero_naming_failed_missing_and_crashing_results(
             raise ZeroDivisionError("boom")
         return real_get(result_id)
 
-    monkeypatch.setattr(derive_cmd, "get", fake_get)
+    monkeypatch.setattr(derive_lib, "get", fake_get)
     monkeypatch.setattr(core, "ids", lambda: [i for i in core.ORDER if i != "var_dF"])
     code = main(["derive", "--out", str(tmp_path)])
     err = capsys.readouterr().err

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from checks.cli import main
-from numerics import figures
+from checks.pipeline import figures
 from numerics.dynamics import Protocol
 from numerics.experiments import StagedExperiment, SweepExperiment
 

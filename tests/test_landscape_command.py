@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from checks.cli import main
-from checks.landscape_report import NOISE_TO_SIGNAL, analyse, format_text, simulate_best_ratios
-from checks.user_landscape import load
+from checks.landscape.analysis import NOISE_TO_SIGNAL, analyse
+from checks.landscape.simulate import simulate_best_ratios
+from checks.landscape.spec import load
+from checks.landscape.text import format_text
 from numerics.landscapes import Quadratic
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,8 +18,8 @@ import pytest
 import sympy as sp
 
 from checks import report
+from checks.pipeline.predictions import write_predictions
 from checks.report import StageRecord, build_report, derivations_document, png_data_uri, write_report
-from checks.reproduce import StageContext, _stage_predictions
 from derivations.core import Check, Condition, Result, Step
 
 HOSTILE = "<script>alert('x')</script> & \"quoted\""
@@ -173,7 +173,7 @@ FAKE_LANDSCAPE = {
 
 
 def _predicted_rows(network: str, noise: tuple[float, ...]) -> list[dict[str, object]]:
-    """Rows of a figK_predicted.csv (the columns of numerics.figures.PREDICTED_COLUMNS)."""
+    """Rows of a figK_predicted.csv (the columns of checks.pipeline.figures.PREDICTED_COLUMNS)."""
     rows = []
     for i, nts in enumerate(noise):
         for j, f in enumerate((0.01, 0.02, 0.03)):
@@ -239,7 +239,7 @@ def make_fake_results(out: Path) -> Path:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
-    assert _stage_predictions(StageContext(out=out, scale="quick")) == 0
+    assert write_predictions(out) == 0
     (out / "landscape.json").write_text(json.dumps(FAKE_LANDSCAPE))
     return out
 

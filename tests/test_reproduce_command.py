@@ -15,9 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from checks import reproduce as rp
 from checks.cli import main
-from checks.reproduce import Stage, StageContext, load_manifest, predictions_from_csv, run_stages
+from checks.pipeline import stages
+from checks.pipeline.predictions import (
+    EQ9A_REL_TOL,
+    eq9a_consistency,
+    predictions_from_csv,
+    write_predictions,
+)
+from checks.pipeline.runner import MANIFEST, Stage, StageContext, load_manifest, run_stages
+from checks.pipeline.stages import default_stages
+from checks.reproduce import reproduce
 
 # ----------------------------------------------------------------------------- fake stages
 
@@ -175,7 +183,7 @@ def test_force_and_deleted_outputs_and_other_scales_rerun(tmp_path: Path) -> Non
 
 
 def test_a_corrupt_manifest_means_start_afresh(tmp_path: Path) -> None:
-    (tmp_path / rp.MANIFEST).write_text("{truncated")
+    (tmp_path / MANIFEST).write_text("{truncated")
     assert load_manifest(tmp_path) is None
     records = run_stages(stages_with_flaky(), tmp_path, scale="full", log=io.StringIO())
     assert set(statuses(records).values()) == {"ok"}
@@ -231,20 +239,20 @@ def test_bad_stage_lists_are_refused(tmp_path: Path) -> None:
 def test_reproduce_writes_the_report_and_fails_naming_the_stage(tmp_path: Path) -> None:
     (tmp_path / "break").touch()
     log = io.StringIO()
-    status = rp.reproduce(tmp_path, scale="full", stages=stages_with_flaky(), log=log)
+    status = reproduce(tmp_path, scale="full", stages=stages_with_flaky(), log=log)
     assert status == 1
     assert "FAILED stage(s): flaky, after" in log.getvalue()
     page = (tmp_path / "report.html").read_text()
     assert "2 stage(s) failed" in page and "simulated crash in the middle of the sweep" in page
     (tmp_path / "break").unlink()
-    assert rp.reproduce(tmp_path, scale="full", stages=stages_with_flaky(), log=io.StringIO()) == 0
+    assert reproduce(tmp_path, scale="full", stages=stages_with_flaky(), log=io.StringIO()) == 0
     page = (tmp_path / "report.html").read_text()
     assert "all stages finished" in page and "resumed" in page
 
 
 def test_quick_runs_start_afresh(tmp_path: Path) -> None:
-    assert rp.reproduce(tmp_path, scale="quick", stages=stages_with_flaky(), log=io.StringIO()) == 0
-    assert rp.reproduce(tmp_path, scale="quick", stages=stages_with_flaky(), log=io.StringIO()) == 0
+    assert reproduce(tmp_path, scale="quick", stages=stages_with_flaky(), log=io.StringIO()) == 0
+    assert reproduce(tmp_path, scale="quick", stages=stages_with_flaky(), log=io.StringIO()) == 0
     assert calls(tmp_path) == ["a", "b", "flaky", "after"] * 2
 
 
@@ -252,7 +260,7 @@ def test_cli_exit_status_names_the_failed_stage(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "break").touch()
-    monkeypatch.setattr(rp, "default_stages", lambda scale: stages_with_flaky())
+    monkeypatch.setattr("checks.reproduce.default_stages", lambda scale: stages_with_flaky())
     assert main(["reproduce", "--full", "--out", str(tmp_path), "--jobs", "1"]) == 1
     err = capsys.readouterr().err
     assert "flaky: failed" in err and "FAILED stage(s): flaky, after" in err
@@ -271,16 +279,16 @@ def test_cli_user_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_default_stages_cover_the_whole_job() -> None:
-    names = [s.name for s in rp.default_stages("quick")]
+    names = [s.name for s in default_stages("quick")]
     assert names == ["derive", "verify", "figure1", "figure5", "figure5s1", "predictions", "landscape"]
-    quick = {s.name: s for s in rp.default_stages("quick")}
-    full = {s.name: s for s in rp.default_stages("full")}
+    quick = {s.name: s for s in default_stages("quick")}
+    full = {s.name: s for s in default_stages("full")}
     assert "--profile ci" in quick["verify"].command and "--profile thorough" in full["verify"].command
     assert "--quick" in quick["figure5"].command and "--full" in full["figure5"].command
     assert "fig5_predicted.csv" in quick["figure5"].outputs
     assert quick["predictions"].deps == ("figure5", "figure5s1")
     with pytest.raises(ValueError, match="scale"):
-        rp.default_stages("medium")
+        default_stages("medium")
 
 
 # ----------------------------------------------------------------------------- predictions
@@ -319,41 +327,55 @@ def test_predictions_stage_rechecks_eq9a_run_by_run(tmp_path: Path) -> None:
     out = make_fake_results(tmp_path)
     doc = json.loads((out / "predictions.json").read_text())
     assert [c["ok"] for c in doc["checks"]] == [True, True]
-    assert all(c["worst_rel_diff"] <= rp.EQ9A_REL_TOL for c in doc["checks"])
+    assert all(c["worst_rel_diff"] <= EQ9A_REL_TOL for c in doc["checks"])
     # a per-run prediction that is not eq9a of the run's Q (the square root dropped) is caught
     q_eps, q_c = [0.03, 0.05, 0.2], [0.7, 0.4, 0.21]
     write_run_csv(out / "fig5.csv", q_eps, q_c, predicted=[e / c for e, c in zip(q_eps, q_c, strict=True)])
-    assert rp._stage_predictions(StageContext(out=out, scale="quick")) == 1
+    assert write_predictions(out) == 1
     doc = json.loads((out / "predictions.json").read_text())
     assert [c["ok"] for c in doc["checks"]] == [False, True]
     assert any("fig5.csv" in f and "DISAGREES" in f for f in doc["findings"])
     # so is a prediction where eq9a does not apply (Q[Δc] ≤ 0)
     write_run_csv(out / "fig5.csv", [0.03], [-0.1], predicted=[0.5])
     with pytest.raises(ValueError, match="eq9a does not apply"):
-        rp.eq9a_consistency(out / "fig5.csv")
+        eq9a_consistency(out / "fig5.csv")
 
 
 def test_full_figure_stages_checkpoint_and_force_clears_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[list[str]] = []
-    monkeypatch.setattr(rp, "_cli", lambda argv: seen.append(list(argv)) or 0)
+    import checks.pipeline.figures
+    import checks.verify
+
+    seen: list[tuple] = []
+    monkeypatch.setattr(
+        checks.pipeline.figures, "run_figure", lambda key, out, **kw: seen.append(("figure", key, out, kw))
+    )
+    monkeypatch.setattr(
+        checks.verify, "verify", lambda profile, **kw: seen.append(("verify", profile, kw)) or 0
+    )
     checkpoint = tmp_path / "checkpoints" / "fig5"
     checkpoint.mkdir(parents=True)
     (checkpoint / "chunk-0.npz").write_text("finished chunk")
-    rp._stage_figure5(StageContext(out=tmp_path, scale="full"))
-    assert seen[-1] == ["figure", "5", "--full", "--out", str(tmp_path), "--checkpoint", str(checkpoint)]
+    assert stages._stage_figure5(StageContext(out=tmp_path, scale="full")) == 0
+    assert seen[-1] == ("figure", "5", tmp_path, {"scale": "full", "checkpoint_dir": checkpoint})
     assert (checkpoint / "chunk-0.npz").exists()  # a resumed stage keeps the sweep's finished chunks
-    rp._stage_figure5(StageContext(out=tmp_path, scale="full", force=True))
+    stages._stage_figure5(StageContext(out=tmp_path, scale="full", force=True))
     assert not checkpoint.exists()  # --force redoes the sweep from scratch
-    rp._stage_figure1(StageContext(out=tmp_path, scale="quick"))
-    assert seen[-1] == ["figure", "1", "--quick", "--out", str(tmp_path)]
-    rp._stage_verify(StageContext(out=tmp_path, scale="full"))
-    assert seen[-1] == ["verify", "--profile", "thorough", "--json", str(tmp_path / "claims.json")]
+    stages._stage_figure1(StageContext(out=tmp_path, scale="quick"))
+    assert seen[-1] == ("figure", "1", tmp_path, {"scale": "quick", "checkpoint_dir": None})
+    assert stages._stage_verify(StageContext(out=tmp_path, scale="full")) == 0
+    assert seen[-1] == ("verify", "thorough", {"json": str(tmp_path / "claims.json")})
 
 
-def test_landscape_stage_uses_the_shipped_example_or_falls_back(tmp_path: Path) -> None:
-    args = rp.landscape_args()
-    assert args[0].endswith("examples/hessian.npy") and "--simulate" in args
-    fallback = rp.landscape_args(tmp_path)  # no examples/ there (an installed, not checked-out, package)
-    assert fallback[:2] == ["--expr", "(1 - x)**2 + 100*(y - x**2)**2"]
+def test_landscape_stage_reads_its_example_from_package_data() -> None:
+    import importlib.resources
+
+    example = importlib.resources.files("checks.pipeline") / "examples"
+    assert stages.EXAMPLES == example
+    assert (example / "hessian.npy").is_file() and (example / "point_equal.npy").is_file()
+    command = stages.landscape_command()
+    assert command.startswith("plasticity landscape checks/pipeline/examples/hessian.npy --at ")
+    assert command.endswith("--minimum 0 --simulate --json DIR/landscape.json")
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    assert '"pipeline/examples/*.npy"' in pyproject  # installed with the package, not only in a checkout

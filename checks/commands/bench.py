@@ -8,8 +8,6 @@ leaves out the two whole-command timings, which take most of that.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
 HELP = "measure performance: GEMM roofline, Figure 5 / 5-S1 sweeps vs a per-network loop, Hessian, HVP, Q"
@@ -58,35 +56,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_positive_int(0), default=0, help="seed of the timed sweeps")
 
 
-def _check_writable(path: Path | None, flag: str) -> None:
-    if path is None:
-        return
-    if path.is_dir():
-        raise IsADirectoryError(f"{flag} {path} is a directory; give a file name")
-    if not path.parent.exists():
-        raise FileNotFoundError(f"{flag} {path}: directory {path.parent} does not exist")
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark, print the table, write the requested files."""
-    from benchmarks.suite import run_suite, to_markdown
+    from benchmarks.suite import bench
 
-    # fail before minutes of measuring, not after
-    _check_writable(args.json, "--json")
-    _check_writable(args.markdown, "--markdown")
-    res = run_suite(
+    return bench(
+        json_path=args.json,
+        markdown_path=args.markdown,
         steps=args.steps,
         skip_commands=args.skip_commands,
         gemm_n=args.gemm_size,
         baseline_networks=args.baseline_networks,
         profile=not args.no_profile,
         seed=args.seed,
-        progress=lambda msg: print(f"bench: {msg}", file=sys.stderr, flush=True),
     )
-    table = to_markdown(res)
-    print(table)
-    if args.json is not None:
-        args.json.write_text(json.dumps(res, indent=2, default=float) + "\n")
-    if args.markdown is not None:
-        args.markdown.write_text(table)
-    return 0

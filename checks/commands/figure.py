@@ -7,7 +7,6 @@ Writes DIR/figK.png and .pdf, DIR/figK.csv (the numbers behind the figure), DIR/
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from checks.commands import add_scale_options
@@ -60,40 +59,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the figure; print the written files."""
-    from numerics.figures import figure_name, make_figure
+    from checks.pipeline.figures import run_figure
 
-    figure_name(args.figure)  # unknown figure: ValueError before any work
-    if args.workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {args.workers}")
-    if args.seed < 0:
-        raise ValueError(f"--seed must be >= 0, got {args.seed}")
-    if args.processes and args.threads:
-        raise ValueError("--processes and --threads exclude each other")
-    # Full sweeps default to worker processes: measured on 2 cores (486 Figure 5 networks, 48
-    # steps, best of 3, alternating), 2 processes take 0.95 s against 1.43 s for 2 threads.
-    processes = args.processes or (args.scale == "full" and not args.threads and args.workers > 1)
-    executor = None
-    if processes:
-        from concurrent.futures import ProcessPoolExecutor
-
-        executor = ProcessPoolExecutor(args.workers)
-    try:
-        files = make_figure(
-            args.figure,
-            args.out,
-            scale=args.scale,
-            seed=args.seed,
-            workers=args.workers,
-            extend_max=args.extend,
-            checkpoint_dir=args.checkpoint,
-            executor=executor,
-            progress=not args.quiet,
-        )
-    finally:
-        if executor is not None:
-            executor.shutdown()
-    for f in files:
-        print(f)
-    if not args.quiet:
-        print(f"figure {args.figure}: wrote {len(files)} files to {args.out}", file=sys.stderr)
+    run_figure(
+        args.figure,
+        args.out,
+        scale=args.scale,
+        seed=args.seed,
+        workers=args.workers,
+        processes=args.processes,
+        threads=args.threads,
+        checkpoint_dir=args.checkpoint,
+        extend_max=args.extend,
+        progress=not args.quiet,
+    )
     return 0

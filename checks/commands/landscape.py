@@ -8,14 +8,12 @@ landscape is given as an expression with ``--expr EXPR --vars x,y``.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-from numerics.files import atomic_write_text
 
 HELP = "check the theory's claims on your own landscape (module:function, --expr, or a .npy Hessian)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `plasticity landscape`."""
     parser.add_argument(
         "spec",
         nargs="?",
@@ -55,32 +53,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from checks.landscape_report import analyse, format_text, simulate_best_ratios
-    from checks.user_landscape import load
+    """Print the report (and write it as JSON with --json)."""
+    from checks.landscape.run import check_landscape
 
-    user, w = load(args.spec, expr=args.expr, variables=args.vars, at=args.at, minimum=args.minimum)
-    report = analyse(user, w, seed=args.seed)
-    if args.simulate:
-        if args.steps < 2 or args.reps < 1:
-            raise ValueError("--steps must be at least 2 and --reps at least 1")
-        if args.eps_norm is not None and not args.eps_norm > 0:
-            raise ValueError(f"--eps-norm must be positive; got {args.eps_norm}")
-        report.simulation = simulate_best_ratios(
-            user.landscape,
-            w,
-            report.predicted_ratio,
-            seed=args.seed,
-            eps_norm=args.eps_norm,
-            steps=args.steps,
-            reps=args.reps,
-            window=max(1, args.steps // 3),
-        )
-    text = report.dumps()
-    if args.json == "-":
-        print(text)
-    else:
-        print(format_text(report))
-        if args.json:
-            atomic_write_text(Path(args.json), text + "\n")
-            print(f"\nJSON written to {args.json}")
+    check_landscape(
+        args.spec,
+        expr=args.expr,
+        variables=args.vars,
+        at=args.at,
+        minimum=args.minimum,
+        seed=args.seed,
+        simulate=args.simulate,
+        steps=args.steps,
+        reps=args.reps,
+        eps_norm=args.eps_norm,
+        json=args.json,
+    )
     return 0

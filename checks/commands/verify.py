@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from checks.profiles import PROFILES
 
@@ -29,19 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the table; exit 1 if any claim FAILED, 0 otherwise (2 for bad input, via cli)."""
-    from checks.claims import CLAIMS, get_claim
-    from checks.verify import any_failed, render_table, run_claims, write_json
+    from checks.verify import list_claims, verify
 
     if args.list:
-        for c in CLAIMS.values():
-            print(f"{c.id:34s} [{c.expected}] {c.statement}")
+        print(list_claims())
         return 0
-    if args.only:
-        for claim_id in args.only:
-            get_claim(claim_id)  # unknown id → ValueError → one line, exit 2
-    verdicts = run_claims(args.profile, ids=args.only, progress=not args.quiet)
-    print(render_table(verdicts, profile=args.profile))
-    if args.json:
-        path = write_json(args.json, verdicts, args.profile)
-        print(f"wrote {path}", file=sys.stderr)
-    return 1 if any_failed(verdicts) else 0
+    return verify(args.profile, ids=args.only, json=args.json, progress=not args.quiet)

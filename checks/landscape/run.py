@@ -1,0 +1,74 @@
+"""Load a landscape, analyse it at a point, optionally simulate, and write the report.
+
+:func:`check_landscape` is the whole of `plasticity landscape` as one library call, so that
+the command and the reproduce pipeline run the same code.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from checks.landscape.analysis import LandscapeReport, analyse
+from checks.landscape.simulate import simulate_best_ratios
+from checks.landscape.spec import load
+from checks.landscape.text import format_text
+from numerics.files import atomic_write_text
+
+__all__ = ["check_landscape"]
+
+
+def check_landscape(
+    spec: str | None = None,
+    *,
+    expr: str | None = None,
+    variables: str | Sequence[str] | None = None,
+    at: str | Sequence[float] | np.ndarray | None = None,
+    minimum: str | float | Sequence[float] | np.ndarray | None = None,
+    seed: int = 0,
+    simulate: bool = False,
+    steps: int = 1500,
+    reps: int = 4,
+    eps_norm: float | None = None,
+    json: str | Path | None = None,
+    stdout: TextIO | None = None,
+) -> LandscapeReport:
+    """Evaluate the theory on a SPEC's landscape at ``at`` and write the report.
+
+    The pieces are those of `plasticity landscape` (see :func:`checks.landscape.spec.load`).
+    With ``simulate`` the dynamics run ``steps`` steps × ``reps`` repetitions per rule and
+    ratio, steady state being the last third.  The text table goes to ``stdout``; with
+    ``json`` the report is also written as JSON to that file, or with ``json="-"`` printed
+    as JSON instead of the table.  Bad input raises ``ValueError`` naming the problem.
+    """
+    stdout = sys.stdout if stdout is None else stdout
+    user, w = load(spec, expr=expr, variables=variables, at=at, minimum=minimum)
+    report = analyse(user, w, seed=seed)
+    if simulate:
+        if steps < 2 or reps < 1:
+            raise ValueError("--steps must be at least 2 and --reps at least 1")
+        if eps_norm is not None and not eps_norm > 0:
+            raise ValueError(f"--eps-norm must be positive; got {eps_norm}")
+        report.simulation = simulate_best_ratios(
+            user.landscape,
+            w,
+            report.predicted_ratio,
+            seed=seed,
+            eps_norm=eps_norm,
+            steps=steps,
+            reps=reps,
+            window=max(1, steps // 3),
+        )
+    text = report.dumps()
+    if json is not None and str(json) == "-":
+        print(text, file=stdout)
+    else:
+        print(format_text(report), file=stdout)
+        if json:
+            atomic_write_text(Path(json), text + "\n")
+            print(f"\nJSON written to {json}", file=stdout)
+    return report
