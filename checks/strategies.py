@@ -37,9 +37,9 @@ __all__ = [
     "spectra",
 ]
 
-Kind = Literal["positive definite", "semidefinite", "indefinite"]
+Kind = Literal["positive definite", "semidefinite", "indefinite", "pairwise", "beyond pairwise"]
 Bias = Literal["equal", "random", "flat", "steep"]
-KINDS: tuple[str, ...] = ("positive definite", "semidefinite", "indefinite")
+KINDS: tuple[str, ...] = ("positive definite", "semidefinite", "indefinite", "pairwise", "beyond pairwise")
 BIASES: tuple[str, ...] = ("equal", "random", "flat", "steep")
 
 
@@ -85,7 +85,10 @@ def spectra(
 
     Positive definite: λ in [scale/max_condition, scale].  Semidefinite: the same with at
     least one exact zero.  Indefinite: at least one negative and one positive eigenvalue,
-    magnitudes in the same range.  Shrinks towards all eigenvalues equal to ``scale``.
+    magnitudes in the same range.  Pairwise: indefinite or semidefinite with λᵢ + λⱼ ≥ 0 for
+    every pair i ≠ j (one eigenvalue −ρλ₂ with ρ ∈ [0, 1], the rest positive) -- eq14's
+    sharpened domain.  Beyond pairwise: just outside it, one eigenvalue −(1 + δ)λ₂ with
+    δ ∈ (0, ½].  Shrinks towards all eigenvalues equal to ``scale``.
     """
     _check("kind", kind, KINDS)
     if not max_condition >= 1 or not np.isfinite(max_condition):
@@ -94,7 +97,7 @@ def spectra(
         n = draw(n)
     elif n is None:
         n = draw(dimensions())
-    lo = 2 if kind == "indefinite" else 1
+    lo = 2 if kind in ("indefinite", "pairwise", "beyond pairwise") else 1
     if n < lo:
         raise ValueError(f"a {kind} spectrum needs dimension >= {lo}; got {n}")
     # log10 of λ/scale in [-log10(cond), 0]; 0.0 is the simplest value and shrinks first
@@ -107,6 +110,10 @@ def spectra(
     elif kind == "indefinite":
         negatives = draw(st.integers(min_value=1, max_value=n - 1))
         lam[:negatives] = -lam[:negatives]
+    elif kind in ("pairwise", "beyond pairwise"):
+        lam = np.sort(lam)
+        rho = draw(reals(0.0, 1.0)) if kind == "pairwise" else 1.0 + draw(reals(1e-3, 0.5))
+        lam[0] = -rho * lam[1]
     return np.sort(lam)
 
 

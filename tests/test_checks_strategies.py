@@ -44,6 +44,20 @@ def test_indefinite_spectrum(lam: np.ndarray) -> None:
 
 
 @FAST
+@given(cs.spectra(cs.dimensions(2, 8), kind="pairwise"))
+def test_pairwise_spectrum_is_in_eq14s_domain(lam: np.ndarray) -> None:
+    pair_sums = lam[:, None] + lam[None, :]
+    assert np.all(pair_sums[~np.eye(lam.size, dtype=bool)] >= 0)
+
+
+@FAST
+@given(cs.spectra(cs.dimensions(2, 8), kind="beyond pairwise"))
+def test_beyond_pairwise_spectrum_leaves_it_by_a_little(lam: np.ndarray) -> None:
+    assert lam[0] + lam[1] < 0 <= lam[1]  # the pair of the two smallest violates it
+    assert lam[0] >= -1.5 * lam[1]  # by at most half of λ₂
+
+
+@FAST
 @given(cs.hessians(cs.dimensions(2, 8), kind="indefinite"))
 def test_hessian_is_symmetric_with_its_eigenbasis(h: cs.SymmetricHessian) -> None:
     assert np.array_equal(h.H, h.H.T)

@@ -107,3 +107,39 @@ def _cex_indefinite(profile: Profile) -> Outcome:
         out.ok = False
         out.evidence["note"] = "steady_state_ratio returned a value where its conditions fail"
     return out
+
+
+@claim(
+    "counterexample_beyond_pairwise",
+    "eq14's inequality Σλ³/Σλ² ≥ Tr/N needs λᵢ + λⱼ ≥ 0 for every pair: just outside that domain "
+    "(one eigenvalue a little below −λ₂) equal projections can give Q[∇F] < Tr/N",
+    conditions=("equal projections cᵢ", "one pair with λᵢ + λⱼ < 0 (by at most half of λ₂)"),
+    expected="counterexample expected",
+    tags=("counterexample",),
+)
+def _cex_beyond_pairwise(profile: Profile) -> Outcome:
+    strategy = cs.quadratic_states(cs.dimensions(2, profile.max_dim), kind="beyond pairwise", bias="equal")
+
+    def values(state: cs.QuadraticState) -> tuple[float, float]:
+        return _gradient_Q(state), state.hessian.trace_over_n
+
+    def margin(state: cs.QuadraticState) -> float:
+        # the eq14 claim's own margin (relative to max|λ|, with its rounding allowance)
+        q, tr_n = values(state)
+        lam = state.hessian.eigvals
+        return (q - tr_n) / float(np.abs(lam).max()) + _rounding_tol(state.hessian.n, _cond(lam))
+
+    def describe(state: cs.QuadraticState) -> dict[str, Any]:
+        q, tr_n = values(state)
+        lam = state.hessian.eigvals
+        return {
+            "eigvals": lam,
+            "pairwise_min": float(lam[0] + lam[1]),
+            "Q_gradient": q,
+            "eq14": _f(cf("Q_gradient_equal_projections")(lam)),
+            "trace_over_n": tr_n,
+        }
+
+    return search_counterexample(
+        strategy, margin, describe, profile, tolerance="Q[∇F] < Tr/N beyond 100·N·κ·ε·max|λ|"
+    )

@@ -260,23 +260,30 @@ def _network_summary(
     "sim_network_theory",
     "The paper's nonlinear network (batched engine, full batch, noise-to-signal 0.1, "
     "‖Δε‖ = 0.01√N): the self-consistent eq9a ratio matches the steady-state gradient-norm "
-    "minimiser; the loss minimiser is reported beside it as a finding",
+    "minimiser, and the loss minimiser lies above the prediction (the paper's network finding: "
+    "eq9a minimises the gradient norm, while the loss is minimised at a larger ratio)",
     conditions=(
         "ratios 0.05…0.5 step 0.05; steady state = final quarter of the run",
-        "loss minimiser vs prediction reported, not asserted",
+        "ground truth: the simulated sweep's own minimisers, with bootstrap errors over repetitions",
     ),
     tags=("simulation", "network"),
 )
 def _sim_network(profile: Profile) -> Outcome:
     s = _network_summary(0.1, NETWORK_RATIOS, profile.net_reps, profile.net_steps)
     fp, g_min, tol = s["self_consistent_eq9a"], s["grad_norm_minimiser"], s["grad_norm_minimiser_tol"]
-    margin = 1 - abs(fp - g_min) / tol if math.isfinite(fp) else -math.inf
+    margins = {"prediction_vs_grad_norm_min": 1 - abs(fp - g_min) / tol if math.isfinite(fp) else -math.inf}
+    # the loss minimiser lies above the prediction by more than 3 combined standard errors
+    # (bootstrap over repetitions) and more than a grid step: a decided direction, not noise
+    spread = max(float(s["grid_step"]), 3 * math.hypot(s["loss_minimiser_se"], s["self_consistent_eq9a_se"]))
+    margins["loss_minimiser_above_prediction"] = (s["loss_minimiser"] - fp) / spread - 1
+    margins, margin = _finite_margins(margins)
     return Outcome(
         ok=holds(margin),
         examples=len(NETWORK_RATIOS) * profile.net_reps,
         worst_margin=margin,
-        tolerance="max(grid step 0.05, 3 bootstrap SE of the gradient-norm minimiser)",
+        tolerance="max(grid step 0.05, 3 bootstrap SE) for agreement and for the loss minimiser's excess",
         evidence={
+            "margins": margins,
             "self_consistent_eq9a": fp,
             "grad_norm_minimiser": g_min,
             "grad_norm_minimiser_se": s["grad_norm_minimiser_se"],
