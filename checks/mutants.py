@@ -35,6 +35,7 @@ __all__ = [
     "MutantResult",
     "MutationReport",
     "check_catalogue",
+    "measure",
     "render_report",
     "run_mutants",
     "run_one",
@@ -252,34 +253,46 @@ def render_report(report: MutationReport) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m checks.mutants [--profile P] [--workers K] [--only ID ...] [--json FILE]``."""
-    import argparse
-
+def measure(
+    profile: str = "ci",
+    *,
+    ids: Sequence[str] | None = None,
+    workers: int = 2,
+    json: str | None = None,
+    min_kill_rate: float = 0.9,
+    progress: bool = True,
+) -> int:
+    """Run the catalogue (or the mutants ``ids``), print the report, optionally write it as
+    JSON; exit status 1 if the kill rate is below ``min_kill_rate``, else 0.  Unknown ids are
+    a ValueError naming them."""
     from numerics.files import atomic_write_text, json_text
 
-    parser = argparse.ArgumentParser(prog="python -m checks.mutants", description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="ci")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--only", nargs="+", metavar="ID")
-    parser.add_argument("--json", metavar="FILE")
-    args = parser.parse_args(argv)
     chosen = CATALOGUE
-    if args.only:
-        unknown = sorted(set(args.only) - {m.id for m in CATALOGUE})
+    if ids:
+        unknown = sorted(set(ids) - {m.id for m in CATALOGUE})
         if unknown:
-            print(f"unknown mutant id(s): {', '.join(unknown)}", file=sys.stderr)
-            return 2
-        chosen = tuple(m for m in CATALOGUE if m.id in args.only)
+            raise ValueError(f"unknown mutant id(s): {', '.join(unknown)}; see checks/mutant_catalogue.py")
+        chosen = tuple(m for m in CATALOGUE if m.id in ids)
+    if not 0 <= min_kill_rate <= 1:
+        raise ValueError(f"--min-kill-rate must lie in [0, 1]; got {min_kill_rate}")
 
     def show(r: MutantResult) -> None:
         print(f"  {r.id}: {r.status} ({r.seconds:.0f} s)", file=sys.stderr, flush=True)
 
-    report = run_mutants(chosen, profile=args.profile, workers=args.workers, progress=show)
+    report = run_mutants(chosen, profile=profile, workers=workers, progress=show if progress else None)
     print(render_report(report))
-    if args.json:
-        atomic_write_text(Path(args.json), json_text(report.to_json(), indent=2) + "\n")
-    return 0
+    if json:
+        path = atomic_write_text(Path(json), json_text(report.to_json(), indent=2) + "\n")
+        print(f"wrote {path}", file=sys.stderr)
+    return 0 if report.kill_rate >= min_kill_rate else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m checks.mutants [--profile P] [--workers K] [--only ID ...] [--json FILE]``:
+    the same as ``plasticity verify --mutants``."""
+    from checks.cli import main as cli
+
+    return cli(["verify", "--mutants", *(argv if argv is not None else sys.argv[1:])])
 
 
 if __name__ == "__main__":

@@ -58,3 +58,11 @@ def test_report_lists_survivors_first_with_the_kill_rate() -> None:
     assert "1 of 2 mutants killed (kill rate 50%)" in text
     assert text.index("b ") < text.index("a ")
     assert report.to_json()["kill_rate"] == 0.5
+
+
+def test_verify_mutants_rejects_unknown_ids_in_one_line(capsys) -> None:  # noqa: ANN001
+    from checks.cli import main
+
+    assert main(["verify", "--mutants", "--only", "no_such_mutant"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown mutant id(s): no_such_mutant" in err and "Traceback" not in err

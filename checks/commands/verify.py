@@ -13,7 +13,7 @@ HELP = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options: --profile, --json FILE, --only ID..., --list, --quiet."""
+    """Options: --profile, --json FILE, --only ID..., --list, --quiet, --mutants [--workers K]."""
     parser.add_argument(
         "--profile",
         choices=list(PROFILES),
@@ -24,6 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", nargs="+", metavar="ID", help="check only these claim ids")
     parser.add_argument("--list", action="store_true", help="list the claim ids and statements, then exit")
     parser.add_argument("--quiet", action="store_true", help="no per-claim progress on stderr")
+    parser.add_argument(
+        "--mutants",
+        action="store_true",
+        help="measure verify itself instead: run it on each seeded bug of the mutant catalogue (in worker "
+        "processes) and report the kill rate and the survivors; --only then picks mutant ids",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="worker processes for --mutants (default 2)")
+    parser.add_argument(
+        "--min-kill-rate",
+        type=float,
+        default=0.9,
+        help="with --mutants, exit 1 if the kill rate is below this (default 0.9)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,4 +46,15 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         print(list_claims())
         return 0
+    if args.mutants:
+        from checks.mutants import measure
+
+        return measure(
+            args.profile,
+            ids=args.only,
+            workers=args.workers,
+            json=args.json,
+            min_kill_rate=args.min_kill_rate,
+            progress=not args.quiet,
+        )
     return verify(args.profile, ids=args.only, json=args.json, progress=not args.quiet)
