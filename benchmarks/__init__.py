@@ -1,17 +1,17 @@
 """Performance measurements for `plasticity bench`.
 
 Each measurement is a small function returning numbers (a dict of floats), so that it can be
-pointed at any implementation and composed by :func:`benchmarks.suite.run_suite`:
+pointed at any implementation and composed by :func:`plasticity.benchmarks.suite.run_suite`:
 
 - :mod:`benchmarks.machine`: what the numbers were measured on (CPU, cores, BLAS, load).
 - :mod:`benchmarks.timing`: best-of-several wall-clock timing and two-point extrapolation.
 - :mod:`benchmarks.roofline`: float32 / float64 GEMM throughput, the roofline.
 - :mod:`benchmarks.flops`: matrix-product FLOP counts per network-step, from the architecture.
 - :mod:`benchmarks.sweeps`: Figure 5 / 5-S1 sweeps (batched engine and per-network baseline).
-- :mod:`benchmarks.curvature`: exact Hessian, one Hessian-vector product, Q for 100 directions.
+- :mod:`plasticity.benchmarks.curvature`: exact Hessian, one Hessian-vector product, Q for 100 directions.
 - :mod:`benchmarks.phases`: where one engine step's time goes (cProfile shares by phase).
-- :mod:`benchmarks.commands`: wall times of whole `plasticity` subcommands.
-- :mod:`benchmarks.suite`: runs them all, writes JSON and a Markdown table.
+- :mod:`plasticity.benchmarks.commands`: wall times of whole `plasticity` subcommands.
+- :mod:`plasticity.benchmarks.suite`: runs them all, writes JSON and a Markdown table.
 - :mod:`benchmarks.make_reference`: writes tests/data/reference_sweep.npz from the straightforward path.
 
 Performance is measured here, never asserted in tests.

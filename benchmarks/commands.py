@@ -33,10 +33,10 @@ class CommandTiming:
 
 
 def time_command(args: Sequence[str], timeout_s: float = 900.0, cwd: str | None = None) -> CommandTiming:
-    """Run ``python -m checks <args>`` in a subprocess and time it (wall clock, seconds)."""
+    """Run ``python -m plasticity.checks <args>`` in a subprocess and time it (wall clock, seconds)."""
     if isinstance(args, str):
         raise ValueError("args must be a sequence of arguments, not one string")
-    argv = [sys.executable, "-m", "checks", *args]
+    argv = [sys.executable, "-m", "plasticity.checks", *args]
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, cwd=cwd, check=False)

@@ -21,15 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-from benchmarks.flops import flops_per_network_step
-from benchmarks.timing import best_of, wall_time
-from numerics import networks
-from numerics.networks import NONLINEAR
+from plasticity.benchmarks.flops import flops_per_network_step
+from plasticity.benchmarks.timing import best_of, wall_time
+from plasticity.numerics import networks
+from plasticity.numerics.networks import NONLINEAR
 
 
 def _setup(n_inputs: int, seed: int):  # noqa: ANN202 - internal helper
-    from numerics.landscapes import NetworkLandscape
+    from plasticity.numerics.landscapes import NetworkLandscape
 
     rng = np.random.default_rng(seed)
     st = networks.student_teacher(NONLINEAR, rng, n_inputs=n_inputs)
@@ -43,7 +42,7 @@ def curvature_timings(
     n_inputs: int = 1000, n_directions: int = 100, repeats: int = 5, seed: int = 0
 ) -> dict[str, Any]:
     """Milliseconds for the exact Hessian, one HVP and Q of ``n_directions``, with their baselines."""
-    from numerics.curvature import Q
+    from plasticity.numerics.curvature import Q
 
     if n_inputs < 1 or n_directions < 1 or repeats < 1:
         raise ValueError(

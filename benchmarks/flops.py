@@ -17,7 +17,7 @@ S = 1000 this is 2.16 MFLOP, the figure counted by hand; for the linear network
 
 from __future__ import annotations
 
-from numerics.networks import Architecture
+from plasticity.numerics.networks import Architecture
 
 
 def flops_per_network_step(arch: Architecture, n_samples: int = 1000) -> int:

@@ -1,14 +1,14 @@
 """Write tests/data/reference_sweep.npz: a small sweep computed by the straightforward path.
 
 The regression test "results are unchanged by the optimisations" compares the
-batched engine against this file.  It is produced by :func:`numerics.dynamics.simulate_reference`
+batched engine against this file.  It is produced by :func:`plasticity.numerics.dynamics.simulate_reference`
 (a per-network loop with plain 2-D numpy maths) on a few networks of each architecture, for
 :data:`STEPS` steps, in the paper's bootstrap protocol and in full-batch mode.
 
 Regenerate only when the *protocol* deliberately changes (the order of random draws, the
 initialisation), never to make a failing optimisation pass:
 
-    python -m benchmarks.make_reference [OUT]
+    python -m plasticity.benchmarks.make_reference [OUT]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ CASES: dict[str, tuple[str, tuple[float, ...], bool]] = {
 }
 RATIOS = (0.4, 1.0, 2.5)
 FLUCT_PER_SQRTN = 0.02
-#: per-run arrays stored from each :class:`numerics.dynamics.SimResult`
+#: per-run arrays stored from each :class:`plasticity.numerics.dynamics.SimResult`
 FIELDS = ("loss", "steady_loss", "grad_norm", "Q_c", "Q_eps", "weights")
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "reference_sweep.npz"
@@ -39,7 +39,7 @@ DEFAULT_OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "refer
 
 def reference_protocol(bootstrap: bool) -> Any:
     """The short protocol of the reference sweep (window 10, settledness windows 20, 2 Q measurements)."""
-    from numerics.dynamics import Protocol
+    from plasticity.numerics.dynamics import Protocol
 
     return Protocol(
         steps=STEPS,
@@ -54,8 +54,8 @@ def reference_protocol(bootstrap: bool) -> Any:
 
 def reference_runs(network: str, noise_to_signal: tuple[float, ...]) -> Any:
     """Every (noise_to_signal, ratio) pair at ‖Δε‖ = 0.02·√N, one repetition each."""
-    from numerics.dynamics import Runs
-    from numerics.networks import architecture
+    from plasticity.numerics.dynamics import Runs
+    from plasticity.numerics.networks import architecture
 
     n = architecture(network).n_weights
     grid = [(nts, r) for nts in noise_to_signal for r in RATIOS]
@@ -82,7 +82,7 @@ def compute(simulator: Any, name: str) -> dict[str, np.ndarray]:
 
 def make_reference(out: Path = DEFAULT_OUT) -> Path:
     """Compute every case with the straightforward path and write them to ``out`` (npz)."""
-    from numerics.dynamics import init_state, simulate_reference
+    from plasticity.numerics.dynamics import init_state, simulate_reference
 
     arrays: dict[str, np.ndarray] = {"seed": np.array(SEED), "steps": np.array(STEPS)}
     for name in CASES:

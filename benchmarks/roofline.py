@@ -7,8 +7,7 @@ other figure in the benchmark is compared with.
 from __future__ import annotations
 
 import numpy as np
-
-from benchmarks.timing import best_of
+from plasticity.benchmarks.timing import best_of
 
 
 def gemm_gflops(dtype: type = np.float32, n: int = 4096, repeats: int = 3, seed: int = 0) -> float:

@@ -1,8 +1,8 @@
 """`plasticity bench`: every measurement in one run, as JSON and a Markdown table.
 
 Each figure is reported beside an in-run reference: the sweeps against the per-network loop
-(:func:`numerics.dynamics.simulate_reference`) and the float32 GEMM roofline, the curvature
-timings against their straightforward routes (see :mod:`benchmarks.curvature`).  Timings on a
+(:func:`plasticity.numerics.dynamics.simulate_reference`) and the float32 GEMM roofline, the curvature
+timings against their straightforward routes (see :mod:`plasticity.benchmarks.curvature`).  Timings on a
 shared machine are only indicative: the machine's load average is recorded with them.
 """
 
@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from benchmarks import curvature, machine, roofline, sweeps
-from benchmarks.commands import time_command
-from benchmarks.phases import profile_phases
+from plasticity.benchmarks import curvature, machine, roofline, sweeps
+from plasticity.benchmarks.commands import time_command
+from plasticity.benchmarks.phases import profile_phases
 
 #: the JSON keys every run writes (ARCHITECTURE.md); None marks a skipped part
 REQUIRED_KEYS = (
@@ -85,8 +84,8 @@ def run_suite(
     headline figures are then not the paper's).  ``commands`` overrides the timed
     subcommands (key -> `plasticity` arguments, ``{tmp}`` replaced by a scratch directory).
     """
-    from numerics.experiments import experiment
-    from numerics.networks import architecture
+    from plasticity.numerics.experiments import experiment
+    from plasticity.numerics.networks import architecture
 
     if not isinstance(steps, int) or steps < sweeps.MIN_STEPS:
         raise ValueError(f"steps must be an integer >= {sweeps.MIN_STEPS}, got {steps!r}")
@@ -173,8 +172,12 @@ def run_suite(
     return res
 
 
-#: the modules of :mod:`numerics.dynamics` whose lines make up an engine step
-ENGINE_MODULES = ("numerics.dynamics.engine", "numerics.dynamics.kernels", "numerics.dynamics.draws")
+#: the modules of :mod:`plasticity.numerics.dynamics` whose lines make up an engine step
+ENGINE_MODULES = (
+    "plasticity.numerics.dynamics.engine",
+    "plasticity.numerics.dynamics.kernels",
+    "plasticity.numerics.dynamics.draws",
+)
 
 
 def _engine_files() -> list[str]:
@@ -190,8 +193,8 @@ def engine_phases(max_networks: int | None = None, steps: int = 40, seed: int = 
     engine's modules (:data:`ENGINE_MODULES`: the step itself, its kernels, its random draws
     and bookkeeping).
     """
-    import numerics.dynamics as dynamics
-    from numerics.experiments import experiment
+    import plasticity.numerics.dynamics as dynamics
+    from plasticity.numerics.experiments import experiment
 
     exp = experiment("fig5", "full")
     runs = exp.runs()

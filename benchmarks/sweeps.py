@@ -1,6 +1,6 @@
 """Timing of the paper's sweeps: the batched engine against the per-network reference loop.
 
-Both are public functions in :mod:`numerics.dynamics`: :func:`~numerics.dynamics.simulate`
+Both are public functions in :mod:`plasticity.numerics.dynamics`: :func:`~numerics.dynamics.simulate`
 (every network stacked, one batched product per layer per step) and
 :func:`~numerics.dynamics.simulate_reference` (a Python loop over networks with the same
 numpy maths and the same random draws).
@@ -19,10 +19,9 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-
-from benchmarks.flops import flops_per_network_step
-from benchmarks.timing import step_cost, wall_time
-from numerics.networks import Architecture
+from plasticity.benchmarks.flops import flops_per_network_step
+from plasticity.benchmarks.timing import step_cost, wall_time
+from plasticity.numerics.networks import Architecture
 
 #: shortest sweep timed: its half must hold two settledness windows of 10 batch means each
 MIN_STEPS = 40
@@ -94,7 +93,7 @@ def _batched_parts(
     protocol's number of float64 Q measurements.  One whole ``simulate`` call at ``steps``
     steps is timed as well, for the like-for-like comparison with the reference loop.
     """
-    from numerics.dynamics import advance, init_state, simulate
+    from plasticity.numerics.dynamics import advance, init_state, simulate
 
     proto = short_protocol(protocol, steps)
     n_meas = len(proto.measure_steps(steps))
@@ -141,14 +140,14 @@ def sweep_timings(
 ) -> dict[str, Any]:
     """Per-step cost, extrapolated full sweep, throughput and the measured speed-up over the loop.
 
-    ``runs``/``protocol``: a :class:`numerics.dynamics.Runs` and ``Protocol`` (the paper's
+    ``runs``/``protocol``: a :class:`plasticity.numerics.dynamics.Runs` and ``Protocol`` (the paper's
     sweep).  The reference loop runs ``baseline_networks`` of the networks (None = all) and
     its times are scaled linearly to all of them.  ``baseline_speedup`` compares the two
     extrapolated full sweeps (same steps, same measurements); ``baseline_speedup_at_steps``
     the measured totals at ``steps`` steps, where set-up weighs far more.  The batched runs
     are timed ``repeats`` times each (minimum kept); the slow reference loop once.
     """
-    from numerics.dynamics import simulate, simulate_reference
+    from plasticity.numerics.dynamics import simulate, simulate_reference
 
     if steps < MIN_STEPS:
         raise ValueError(

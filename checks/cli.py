@@ -1,4 +1,4 @@
-"""The `plasticity` command: one subcommand per module in `checks.commands`.
+"""The `plasticity` command: one subcommand per module in `plasticity.checks.commands`.
 
 Subcommands are imported lazily so that `plasticity derive` does not pay for scipy or
 matplotlib.  User errors (``ValueError``, missing files) are reported in one line with exit
@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-#: subcommand name -> module under ``checks.commands``
+#: subcommand name -> module under ``plasticity.checks.commands``
 COMMANDS: dict[str, str] = {
     "derive": "derive",
     "verify": "verify",
@@ -24,7 +24,7 @@ COMMANDS: dict[str, str] = {
 
 
 def _load(name: str):
-    return importlib.import_module(f"checks.commands.{COMMANDS[name]}")
+    return importlib.import_module(f"plasticity.checks.commands.{COMMANDS[name]}")
 
 
 def build_parser() -> argparse.ArgumentParser:

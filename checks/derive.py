@@ -1,7 +1,7 @@
 """Derive every result with SymPy and write the derivations documents.
 
 :func:`derive` is what `plasticity derive` and the reproduce pipeline call: it derives every
-id in :data:`derivations.core.ORDER`, writes ``derivations.md``, ``derivations.tex`` and
+id in :data:`plasticity.derivations.core.ORDER`, writes ``derivations.md``, ``derivations.tex`` and
 ``closed_forms.json``, and reports each result that is missing from the registry, raised an
 error, or failed one of its own checks.
 """
@@ -12,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from derivations import core
-from derivations.core import Result, get
-from derivations.render import closed_forms_json, render_latex, render_markdown
-from numerics.files import atomic_write_text
+from plasticity.derivations import core
+from plasticity.derivations.core import Result, get
+from plasticity.derivations.render import closed_forms_json, render_latex, render_markdown
+from plasticity.numerics.files import atomic_write_text
 
 __all__ = ["OUTPUTS", "derive", "derive_all", "write_outputs"]
 

@@ -1,4 +1,4 @@
-"""The catalogue of seeded bugs that measures `plasticity verify` (see :mod:`checks.mutants`).
+"""The catalogue of seeded bugs that measures `plasticity verify` (see :mod:`plasticity.checks.mutants`).
 
 Each entry is one plausible single-site bug: the exact text ``old`` in ``path`` (relative to the
 source root) replaced by ``new``.  ``what`` says what the bug breaks, in the mathematics' terms.
@@ -97,7 +97,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "q = Q_from_products(vhv, np.linalg.norm(V, axis=-1))",
         "q = Q_from_products(vhv, np.sqrt(np.linalg.norm(V, axis=-1)))",
         "norm",
-        "numerics.curvature.Q divides vᵀHv by ‖v‖ instead of ‖v‖²",
+        "plasticity.numerics.curvature.Q divides vᵀHv by ‖v‖ instead of ‖v‖²",
     ),
     Mutant(
         "hutchinson_missing_1_over_n",

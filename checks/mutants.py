@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from checks.mutant_catalogue import CATALOGUE, KINDS, Mutant
+from plasticity.checks.mutant_catalogue import CATALOGUE, KINDS, Mutant
 
 __all__ = [
     "CATALOGUE",
@@ -42,10 +42,11 @@ __all__ = [
     "source_root",
 ]
 
-#: the top-level folders a mutant's copy of the source needs (verify imports all of them)
-TREE = ("derivations", "numerics", "checks", "benchmarks")
+#: the top-level folders a mutant's copy of the source needs (verify imports all of them; the
+#: plasticity folder and pyproject.toml make the copy a source checkout of the namespace)
+TREE = ("plasticity", "derivations", "numerics", "checks", "benchmarks")
 #: module run in the copy: the verify command, by module path so the copy's code is imported
-VERIFY_MODULE = "checks.cli"
+VERIFY_MODULE = "plasticity.checks.cli"
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ def _copy_tree(root: Path, dest: Path) -> None:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache")
     for name in TREE:
         shutil.copytree(root / name, dest / name, ignore=ignore)
+    shutil.copy2(root / "pyproject.toml", dest / "pyproject.toml")
 
 
 def _apply(dest: Path, m: Mutant) -> None:
@@ -265,7 +267,7 @@ def measure(
     """Run the catalogue (or the mutants ``ids``), print the report, optionally write it as
     JSON; exit status 1 if the kill rate is below ``min_kill_rate``, else 0.  Unknown ids are
     a ValueError naming them."""
-    from numerics.files import atomic_write_text, json_text
+    from plasticity.numerics.files import atomic_write_text, json_text
 
     chosen = CATALOGUE
     if ids:
@@ -288,9 +290,9 @@ def measure(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m checks.mutants [--profile P] [--workers K] [--only ID ...] [--json FILE]``:
+    """``python -m plasticity.checks.mutants [--profile P] [--workers K] [--only ID ...] [--json FILE]``:
     the same as ``plasticity verify --mutants``."""
-    from checks.cli import main as cli
+    from plasticity.checks.cli import main as cli
 
     return cli(["verify", "--mutants", *(argv if argv is not None else sys.argv[1:])])
 

@@ -44,7 +44,7 @@ class Profile:
     #: steps for the network's high-noise runs (≥ 5): their gradient part is ~1/noise of the step,
     #: so they take longer to reach steady state than net_steps
     net_noisy_steps: int = 2000
-    #: Hypothesis seed of the claim being checked; :meth:`checks.claims.Claim.check` sets it to
+    #: Hypothesis seed of the claim being checked; :meth:`plasticity.checks.claims.Claim.check` sets it to
     #: the crc32 of the claim's id, so each claim's examples depend only on the claim and the
     #: profile, never on which claims ran before it
     seed: int = 0

@@ -1,9 +1,9 @@
 """`plasticity reproduce`: run every part of the toolkit and collect the results in one report.
 
-The stages (:mod:`checks.pipeline.stages`: derive, verify, figures 1/5/5s1, the
+The stages (:mod:`plasticity.checks.pipeline.stages`: derive, verify, figures 1/5/5s1, the
 predicted-versus-simulated comparison, a landscape check) run under
-:func:`checks.pipeline.runner.run_stages`; :func:`reproduce` adds the report
-(:mod:`checks.report`) and the exit status.
+:func:`plasticity.checks.pipeline.runner.run_stages`; :func:`reproduce` adds the report
+(:mod:`plasticity.checks.report`) and the exit status.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from checks.pipeline.runner import Stage, run_stages
-from checks.pipeline.stages import SCALES, default_stages
-from checks.report import collect_provenance, write_report
+from plasticity.checks.pipeline.runner import Stage, run_stages
+from plasticity.checks.pipeline.stages import SCALES, default_stages
+from plasticity.checks.report import collect_provenance, write_report
 
 __all__ = ["reproduce"]
 

@@ -268,13 +268,13 @@ def landscapes(
     kind: Literal["quadratic", "quartic"] = "quadratic",
     max_condition: float = 1e3,
 ):
-    """A positive-definite landscape from :mod:`numerics.landscapes`.
+    """A positive-definite landscape from :mod:`plasticity.numerics.landscapes`.
 
     quadratic: ``Quadratic`` with a random Hessian and minimum.  quartic: F = ½ xᵀHx +
     (κ/4) Σ xᵢ⁴ (x = w − w*, κ ≥ 0 drawn) as a ``FunctionLandscape`` with its exact
     gradient and Hessian: non-quadratic, same minimum, Hessian H + 3κ diag(x²).
     """
-    from numerics.landscapes import FunctionLandscape, Quadratic
+    from plasticity.numerics.landscapes import FunctionLandscape, Quadratic
 
     if kind not in ("quadratic", "quartic"):
         raise ValueError(f"kind must be 'quadratic' or 'quartic'; got {kind!r}")

@@ -3,21 +3,21 @@
 
 Three lines add one test per (claim, point) to your suite::
 
-    from checks.testing import parametrize_with_checks
+    from plasticity.checks.testing import parametrize_with_checks
 
     @parametrize_with_checks(my_landscape, points=[w1, w2], minimum=w_star)
     def test_optimal_plasticity(claim):
         claim.check()
 
-``my_landscape`` is any :class:`numerics.landscapes.Landscape` (e.g. ``Quadratic``,
-``FunctionLandscape``) or a :class:`checks.landscape.spec.UserLandscape`.  Test ids read
+``my_landscape`` is any :class:`plasticity.numerics.landscapes.Landscape` (e.g. ``Quadratic``,
+``FunctionLandscape``) or a :class:`plasticity.checks.landscape.spec.UserLandscape`.  Test ids read
 ``main_claim.gradient@point0``.  Claims the theory does not predict at a point (eq9a's
 conditions Q[Δc] > 0 and Q[Δε] > 0 failing, which an indefinite Hessian or Tr(∇²F) ≤ 0
 allows; an undefined curvature, e.g. Q[∇F] at a stationary point) are marked ``xfail``
 with the reason; Newton and beeline compensation, for which the theory claims no ratio
 bound, are not tests; a point where F is not usable (NaN, not smooth, inconsistent
 derivatives) gives one failing ``usable@pointK`` test carrying the message.  The claims are
-evaluated when the decorator runs (at collection), by :func:`checks.landscape.analysis.analyse`.
+evaluated when the decorator runs (at collection), by :func:`plasticity.checks.landscape.analysis.analyse`.
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-
-from checks.landscape.analysis import analyse
-from checks.landscape.spec import UserLandscape
-from numerics.landscapes import Landscape
+from plasticity.checks.landscape.analysis import analyse
+from plasticity.checks.landscape.spec import UserLandscape
+from plasticity.numerics.landscapes import Landscape
 
 __all__ = ["ClaimCheck", "claim_checks", "parametrize_with_checks"]
 

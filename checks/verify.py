@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from checks.claims import CLAIMS, Verdict, get_claim
-from checks.profiles import Profile, get_profile
-from numerics.files import atomic_write_text, json_text
+from plasticity.checks.claims import CLAIMS, Verdict, get_claim
+from plasticity.checks.profiles import Profile, get_profile
+from plasticity.numerics.files import atomic_write_text, json_text
 
 __all__ = ["any_failed", "list_claims", "render_table", "run_claims", "to_json", "verify", "write_json"]
 

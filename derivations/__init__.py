@@ -2,14 +2,14 @@
 
 Each module registers :class:`~derivations.core.Result` objects by id (``eq6``, ``si_noisy``,
 ...).  Use :func:`get` for a result, :func:`numeric` for its validated numpy form, or the
-named functions in :mod:`derivations.closed_forms`.
+named functions in :mod:`plasticity.derivations.closed_forms`.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from derivations.core import Check, Condition, Result, Step, all_results, get, ids, numeric
+from plasticity.derivations.core import Check, Condition, Result, Step, all_results, get, ids, numeric
 
 #: modules that register derivations (imported on first use of the registry)
 MODULE_NAMES: tuple[str, ...] = (
@@ -23,14 +23,7 @@ MODULE_NAMES: tuple[str, ...] = (
 
 
 def _import_all() -> tuple[object, ...]:
-    mods = []
-    for name in MODULE_NAMES:
-        try:
-            mods.append(importlib.import_module(f"derivations.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"derivations.{name}":
-                raise
-    return tuple(mods)
+    return tuple(importlib.import_module(f".{name}", __name__) for name in MODULE_NAMES)
 
 
 MODULES = _import_all()

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sympy as sp
-
-from derivations.core import Check, Condition
+from plasticity.derivations.core import Check, Condition
 
 # --------------------------------------------------------------------------- symbols
 
@@ -61,7 +60,7 @@ def array_numeric(args: tuple[sp.Basic, ...], expr: sp.Basic):  # noqa: ANN201 (
 class ArrayShapes(sp.Function):
     """Relation that holds when its array arguments have a non-empty last axis of one common
     length N and broadcastable leading (batch) axes; printed for numpy so that the validation
-    in :mod:`derivations.core` rejects misshapen input with a named condition."""
+    in :mod:`plasticity.derivations.core` rejects misshapen input with a named condition."""
 
     def holds(self, shapes: dict[str, tuple[int, ...]]) -> bool:
         """The same test on the shapes of the named arrays (used by :mod:`derivations.precision`)."""

@@ -1,7 +1,7 @@
 """The closed forms, by name, as validated numpy functions.
 
 Every function here is the ``lambdify``'d closed form of a derived result (see
-:mod:`derivations.core`); nothing is typed by hand.  Arguments are keyword-compatible with
+:mod:`plasticity.derivations.core`); nothing is typed by hand.  Arguments are keyword-compatible with
 the symbol names of the result.  Array arguments (``lam``, ``c``, ``d``) are summed over
 their last axis.  Each name is resolved on first call so importing this module is cheap.
 
@@ -16,8 +16,7 @@ import sys
 from collections.abc import Callable
 
 import numpy as np
-
-from derivations.core import get
+from plasticity.derivations.core import get
 
 #: public name -> (result id, argument names in order)
 SIGNATURES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -103,7 +102,7 @@ def __getattr__(name: str) -> Callable[..., np.ndarray]:
         fn = _resolve(name, validate=True)
         globals()[name] = fn
         return fn
-    raise AttributeError(f"module 'derivations.closed_forms' has no attribute {name!r}")
+    raise AttributeError(f"module 'plasticity.derivations.closed_forms' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

@@ -274,7 +274,7 @@ def derivation(result_id: str) -> Callable[[Callable[[], Result]], Callable[[], 
 
 
 def _load_modules() -> None:
-    from derivations import MODULES  # noqa: F401  (importing registers the derivations)
+    from plasticity.derivations import MODULES  # noqa: F401  (importing registers the derivations)
 
 
 @functools.cache

@@ -11,8 +11,7 @@ separability of finite sums) and re-checked by full expansion at N = 2, 3, 4.
 from __future__ import annotations
 
 import sympy as sp
-
-from derivations.arrays import (
+from plasticity.derivations.arrays import (
     SMALL_N,
     N,
     _is_zero,
@@ -28,7 +27,7 @@ from derivations.arrays import (
     shapes_condition,
     total,
 )
-from derivations.core import Check, Condition, Result, Step, derivation, get
+from plasticity.derivations.core import Check, Condition, Result, Step, derivation, get
 
 # --------------------------------------------------------------------------- symbols
 

@@ -9,9 +9,8 @@ learning), ``eq11`` (the main claim as a condition on Q) and ``app1`` (eq9a with
 from __future__ import annotations
 
 import sympy as sp
-
-from derivations.core import Check, Condition, Result, Step, derivation, get
-from derivations.expansion import E_Delta_F, is_zero
+from plasticity.derivations.core import Check, Condition, Result, Step, derivation, get
+from plasticity.derivations.expansion import E_Delta_F, is_zero
 
 # Sign-restricted versions of eq8's symbols, used where the derivation needs them (Q > 0 under
 # a square root, a downhill direction, a positive norm to divide by).  Names match eq8's.

@@ -3,7 +3,7 @@
 For inputs where float64 cancels (Q ratios with nearly flat directions, differences of
 nearly equal traces) :func:`evaluate_mp` gives the closed form's value to ``dps`` digits.
 Sums over arrays are written out over the concrete length N of the arguments; inputs are
-validated with the same rules and messages as :meth:`derivations.core.Result.numeric`, with
+validated with the same rules and messages as :meth:`plasticity.derivations.core.Result.numeric`, with
 the conditions evaluated at the working precision.
 """
 
@@ -16,9 +16,8 @@ from typing import Any
 import mpmath
 import numpy as np
 import sympy as sp
-
-from derivations.arrays import ArrayShapes
-from derivations.core import Result, _sign_requirement, get
+from plasticity.derivations.arrays import ArrayShapes
+from plasticity.derivations.core import Result, _sign_requirement, get
 
 __all__ = ["evaluate_mp"]
 
@@ -88,7 +87,7 @@ def _mp_function(params: list[sp.Basic], expr: sp.Basic):  # noqa: ANN202 (lambd
 def evaluate_mp(result_id: str, dps: int = 50, **kwargs: Any) -> mpmath.mpf | list:
     """Evaluate the closed form of ``result_id`` at ``dps`` significant digits with mpmath.
 
-    Arguments go by name (as in :data:`derivations.closed_forms.SIGNATURES`); numbers may be
+    Arguments go by name (as in :data:`plasticity.derivations.closed_forms.SIGNATURES`); numbers may be
     ints, floats, strings (``"1e-30"``), ``Fraction``, SymPy numbers or mpf.  Array arguments
     have shape ``(..., N)``.  Returns an mpf for a single evaluation, a nested list of mpf for a
     batch.  Raises ``ValueError`` naming the problem, like ``Result.numeric``.

@@ -13,9 +13,8 @@ import re
 from collections.abc import Sequence
 
 import sympy as sp
+from plasticity.derivations.core import Result
 from sympy.printing.repr import ReprPrinter
-
-from derivations.core import Result
 
 
 class _CanonicalReprPrinter(ReprPrinter):

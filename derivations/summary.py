@@ -8,9 +8,8 @@ every row is eq12's Tr/N (isotropic fluctuations).
 from __future__ import annotations
 
 import sympy as sp
-
-from derivations.core import Check, Condition, Result, Step, derivation, get
-from derivations.curvature import N, at_n, i, lam_pos, total
+from plasticity.derivations.core import Check, Condition, Result, Step, derivation, get
+from plasticity.derivations.curvature import N, at_n, i, lam_pos, total
 
 T = sp.Symbol("T", positive=True)  # Tr ∇²F > 0
 delta = sp.Symbol("delta", nonnegative=True)  # Q[∇F] − Tr/N ≥ 0 (eq14 / lemma_average_case)

@@ -11,9 +11,8 @@ from __future__ import annotations
 import functools
 
 import sympy as sp
-
-from derivations.core import Check, Condition, Result, Step, derivation, get
-from derivations.curvature import N, canonical, double_sum, i, j, total
+from plasticity.derivations.core import Check, Condition, Result, Step, derivation, get
+from plasticity.derivations.curvature import N, canonical, double_sum, i, j, total
 
 eps_norm = sp.Symbol("eps_norm", nonnegative=True)
 a_norm = sp.Symbol("a_norm", nonnegative=True)

@@ -2,7 +2,7 @@
 
 Everything here needs only Hessian-vector products, so it scales to landscapes with N in
 the hundreds of thousands; small N uses exact dense methods.  The final ratio of
-Q[v] = vᵀ∇²F v / ‖v‖² (eq5) is evaluated by ``derivations.closed_forms`` -- never retyped.
+Q[v] = vᵀ∇²F v / ‖v‖² (eq5) is evaluated by ``plasticity.derivations.closed_forms`` -- never retyped.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse.linalg as spla
-
-from derivations import closed_forms
-from numerics.landscapes import Landscape, _check_square_symmetric, check_directions, check_point
+from plasticity.derivations import closed_forms
+from plasticity.numerics.landscapes import Landscape, _check_square_symmetric, check_directions, check_point
 
 __all__ = [
     "Estimate",

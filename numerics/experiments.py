@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-
-from numerics.dynamics import Protocol, Runs
-from numerics.networks import architecture
+from plasticity.numerics.dynamics import Protocol, Runs
+from plasticity.numerics.networks import architecture
 
 EXPERIMENTS = ("fig1", "fig5", "fig5s1")
 SCALES = ("quick", "full")
@@ -153,8 +152,8 @@ def run_staged(exp: StagedExperiment, seed: int, *, workers: int = 2, progress: 
     """Simulate Figure 1: the same networks carried through every stage of compensation ratio."""
     from dataclasses import replace
 
-    from numerics import dynamics
-    from numerics.steady import settled_test
+    from plasticity.numerics import dynamics
+    from plasticity.numerics.steady import settled_test
 
     proto = exp.protocol
     n_st = len(exp.stage_ratios)

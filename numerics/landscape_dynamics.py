@@ -17,11 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from derivations import closed_forms
-from numerics import rules as R
-from numerics.curvature import Q_from_products
-from numerics.landscapes import Landscape, loss_grad_batch, quad_form_batch
+from plasticity.derivations import closed_forms
+from plasticity.numerics import rules as R
+from plasticity.numerics.curvature import Q_from_products
+from plasticity.numerics.landscapes import Landscape, loss_grad_batch, quad_form_batch
 
 __all__ = ["RULES", "LandscapeRun", "simulate", "window_means", "window_stats"]
 
@@ -121,7 +120,7 @@ class LandscapeRun:
         Steps without compensation (Δc = 0) use ∇F·Δĉ = Q[Δc] = 0, where eq8 reduces to the
         fluctuation term.  At steady state its window mean balances to 0 (eq8's E[ΔF] = 0).
         """
-        from derivations import closed_forms as cf
+        from plasticity.derivations import closed_forms as cf
 
         if self.q_c is None or self.q_eps is None or self.c_norm is None or self.grad_dot_chat is None:
             raise ValueError("Q[Δc] and Q[Δε] were not recorded: run simulate(..., record_q=True)")

@@ -19,8 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
-
-from numerics import networks
+from plasticity.numerics import networks
 
 if TYPE_CHECKING:
     import sympy as sp
@@ -298,7 +297,7 @@ class NetworkLandscape:
 
     ``F(w) = mean over outputs × samples of (net(w, X) - net(w_teacher, X))²`` with zero
     biases; ``w_star`` is the teacher (F = 0 there).  Gradient, Hessian and HVP are exact,
-    derived by hand in :mod:`numerics.networks`; the forward pass at the last point is cached
+    derived by hand in :mod:`plasticity.numerics.networks`; the forward pass at the last point is cached
     so repeated HVPs at one point cost only the R-operator passes.
     """
 

@@ -1,7 +1,7 @@
 """Run a grid sweep in chunks: progress bar, atomic checkpoints, resume, any executor.
 
 The sweep's runs are cut into chunks of ``chunk_runs`` consecutive run ids.  Each chunk is one
-batched :func:`numerics.dynamics.simulate` call; because every run owns its random stream
+batched :func:`plasticity.numerics.dynamics.simulate` call; because every run owns its random stream
 (keyed by seed and run id), results do not depend on the chunk size, on which worker ran a
 chunk, or on whether the sweep was interrupted and resumed.  Finished chunks are written to
 ``checkpoint_dir/chunk_XXXXX.npz`` atomically (temporary file + ``os.replace``) next to a
@@ -21,11 +21,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-
-from numerics.dynamics import Protocol, Runs, predicted_ratio, simulate
-from numerics.experiments import SweepExperiment
-from numerics.files import atomic_write_bytes
-from numerics.ratios import fixed_point
+from plasticity.numerics.dynamics import Protocol, Runs, predicted_ratio, simulate
+from plasticity.numerics.experiments import SweepExperiment
+from plasticity.numerics.files import atomic_write_bytes
+from plasticity.numerics.ratios import fixed_point
 
 #: per-run summary fields a chunk returns (arrays over the chunk's runs)
 CHUNK_FIELDS = ("steady_loss", "grad_norm", "Q_c", "Q_eps", "settled", "relative_drift", "steps_run")

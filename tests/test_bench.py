@@ -14,14 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from benchmarks.commands import time_command
-from benchmarks.flops import flops_per_network_step
-from benchmarks.machine import machine_info
-from benchmarks.phases import BOOKKEEPING, classify, profile_phases
-from benchmarks.roofline import gemm_gflops
-from benchmarks.timing import best_of, step_cost
-from numerics.networks import LINEAR, NONLINEAR, Architecture
+from plasticity.benchmarks.commands import time_command
+from plasticity.benchmarks.flops import flops_per_network_step
+from plasticity.benchmarks.machine import machine_info
+from plasticity.benchmarks.phases import BOOKKEEPING, classify, profile_phases
+from plasticity.benchmarks.roofline import gemm_gflops
+from plasticity.benchmarks.timing import best_of, step_cost
+from plasticity.numerics.networks import LINEAR, NONLINEAR, Architecture
 
 
 def test_flops_per_network_step_matches_issue_and_hand_count() -> None:
@@ -143,7 +142,7 @@ def test_time_command_runs_a_subcommand() -> None:
 
 
 def _tiny_suite() -> dict:
-    from benchmarks.suite import run_suite
+    from plasticity.benchmarks.suite import run_suite
 
     return run_suite(
         steps=40,
@@ -178,7 +177,7 @@ def _numbers(obj: object) -> list[float]:
 def test_suite_json_has_every_key_with_finite_positive_numbers(tiny_suite: dict) -> None:
     import json
 
-    from benchmarks.suite import REQUIRED_KEYS
+    from plasticity.benchmarks.suite import REQUIRED_KEYS
 
     res = json.loads(json.dumps(tiny_suite, default=float))  # the JSON the command writes
     for key in REQUIRED_KEYS:
@@ -206,7 +205,7 @@ def test_suite_json_has_every_key_with_finite_positive_numbers(tiny_suite: dict)
 
 
 def test_markdown_table_names_every_figure(tiny_suite: dict) -> None:
-    from benchmarks.suite import to_markdown
+    from plasticity.benchmarks.suite import to_markdown
 
     md = to_markdown(tiny_suite)
     for text in (
@@ -226,7 +225,7 @@ def test_markdown_table_names_every_figure(tiny_suite: dict) -> None:
 
 
 def test_suite_skip_commands_and_bad_steps() -> None:
-    from benchmarks.suite import run_suite, to_markdown
+    from plasticity.benchmarks.suite import run_suite, to_markdown
 
     with pytest.raises(ValueError, match="steps"):
         run_suite(steps=10)
@@ -251,8 +250,8 @@ def test_bench_command_writes_json_and_markdown(
 ) -> None:
     import json
 
-    import benchmarks.suite
-    from checks.cli import main
+    import plasticity.benchmarks.suite as suite
+    from plasticity.checks.cli import main
 
     seen: dict = {}
 
@@ -260,7 +259,7 @@ def test_bench_command_writes_json_and_markdown(
         seen.update(kwargs)
         return tiny_suite
 
-    monkeypatch.setattr(benchmarks.suite, "run_suite", fake_run_suite)
+    monkeypatch.setattr(suite, "run_suite", fake_run_suite)
     out_json, out_md = tmp_path / "b.json", tmp_path / "b.md"
     argv = ["bench", "--steps", "40", "--skip-commands", "--json", str(out_json), "--markdown", str(out_md)]
     rc = main(argv)
@@ -319,8 +318,8 @@ REFERENCE_CASES = ("nonlinear_bootstrap", "linear_bootstrap", "nonlinear_fullbat
 
 @pytest.mark.parametrize("name", REFERENCE_CASES)
 def test_batched_engine_reproduces_straightforward_reference(name: str) -> None:
-    from benchmarks import make_reference
-    from numerics.dynamics import simulate
+    from plasticity.benchmarks import make_reference
+    from plasticity.numerics.dynamics import simulate
 
     ref = _load_reference(name)
     assert int(np.load(REFERENCE)["steps"]) == make_reference.STEPS
@@ -334,8 +333,8 @@ def test_batched_engine_reproduces_straightforward_reference(name: str) -> None:
 @pytest.mark.parametrize("name", REFERENCE_CASES)
 def test_reference_path_still_reproduces_stored_reference(name: str) -> None:
     """If this fails too, the protocol itself (draws, initialisation) changed, not the batching."""
-    from benchmarks import make_reference
-    from numerics.dynamics import simulate_reference
+    from plasticity.benchmarks import make_reference
+    from plasticity.numerics.dynamics import simulate_reference
 
     got = make_reference.compute(simulate_reference, name)
     assert_matches_reference(got, _load_reference(name), make_reference.STEPS)
@@ -343,9 +342,9 @@ def test_reference_path_still_reproduces_stored_reference(name: str) -> None:
 
 def test_reference_comparison_catches_a_small_change(monkeypatch: pytest.MonkeyPatch) -> None:
     """The comparison bites: γ₁ off by 0.1 % (a slipped constant) is detected."""
-    import numerics.dynamics as dynamics
-    from benchmarks import make_reference
-    from numerics.dynamics import engine
+    import plasticity.numerics.dynamics as dynamics
+    from plasticity.benchmarks import make_reference
+    from plasticity.numerics.dynamics import engine
 
     real = dynamics.compensation_gammas
 
@@ -364,8 +363,8 @@ def test_bench_command_at_paper_scale(tmp_path: Path) -> None:
     """The real `plasticity bench` (paper-sized sweeps, short runs); a few minutes."""
     import json
 
-    from benchmarks.suite import REQUIRED_KEYS
-    from checks.cli import main
+    from plasticity.benchmarks.suite import REQUIRED_KEYS
+    from plasticity.checks.cli import main
 
     out = tmp_path / "bench.json"
     assert main(["bench", "--steps", "40", "--skip-commands", "--json", str(out)]) == 0

@@ -10,8 +10,7 @@ import sys
 import numpy as np
 import pytest
 from hypothesis import strategies as st
-
-from checks.claims import (
+from plasticity.checks.claims import (
     CLAIMS,
     VERDICTS,
     Claim,
@@ -22,7 +21,7 @@ from checks.claims import (
     holds,
     search_counterexample,
 )
-from checks.profiles import get_profile, with_overrides
+from plasticity.checks.profiles import get_profile, with_overrides
 
 # what each expectation must produce when the theory and the code are right
 GOOD = {
@@ -148,7 +147,17 @@ def test_counterexamples_are_the_same_in_two_processes(tmp_path) -> None:  # noq
     runs = []
     for k in range(2):
         out = tmp_path / f"v{k}.json"
-        cmd = [sys.executable, "-m", "checks.cli", "verify", "--quiet", "--only", *ids_, "--json", str(out)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "plasticity.checks.cli",
+            "verify",
+            "--quiet",
+            "--only",
+            *ids_,
+            "--json",
+            str(out),
+        ]
         subprocess.run(cmd, check=True, capture_output=True)
         runs.append([c | {"seconds": 0} for c in json.loads(out.read_text())["claims"]])
     assert runs[0] == runs[1]
@@ -194,7 +203,7 @@ SMALL = with_overrides(get_profile("ci"), max_examples=25, sim_steps=1500)
 
 
 def _wrap(name: str, fn):  # noqa: ANN001, ANN202
-    from derivations import closed_forms
+    from plasticity.derivations import closed_forms
 
     original = getattr(closed_forms, name)
 
@@ -246,7 +255,7 @@ MUTATIONS = [
     ids=[f"{n}->{c}-{k}" for k, (n, _, c) in enumerate(MUTATIONS)],
 )
 def test_mutated_closed_form_is_caught(monkeypatch: pytest.MonkeyPatch, name, mutation, claim_id) -> None:  # noqa: ANN001
-    from derivations import closed_forms
+    from plasticity.derivations import closed_forms
 
     monkeypatch.setattr(closed_forms, name, _wrap(name, mutation), raising=False)
     v = get_claim(claim_id).check(SMALL)
@@ -258,9 +267,8 @@ def test_mutated_eq8_symbolically_is_caught(monkeypatch: pytest.MonkeyPatch) -> 
     import dataclasses
 
     import sympy as sp
-
-    from derivations import closed_forms
-    from derivations.core import get
+    from plasticity.derivations import closed_forms
+    from plasticity.derivations.core import get
 
     r = get("eq8")
     args = dict(zip(r.arg_names, r.args, strict=True))
@@ -301,7 +309,7 @@ def _fake_summary(g_min: float, fp: float, se: float = 0.01, h: float = 0.05, q_
 def test_noise_claim_fails_when_the_simulated_best_ratio_does_not_rise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import checks.claims.simulation as C  # the module whose global the claims call
+    import plasticity.checks.claims.simulation as C  # the module whose global the claims call
 
     def flat(nts, ratios, reps, steps, fluct_mask=None):  # noqa: ANN001, ANN202, ARG001
         s = _fake_summary(g_min=0.2, fp=0.2 if nts < 5 else 0.97)  # prediction rises, simulation not
@@ -316,7 +324,7 @@ def test_noise_claim_fails_when_the_simulated_best_ratio_does_not_rise(
 
 
 def test_noise_claim_fails_when_the_prediction_exceeds_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    import checks.claims.simulation as C  # the module whose global the claims call
+    import plasticity.checks.claims.simulation as C  # the module whose global the claims call
 
     def above(nts, ratios, reps, steps, fluct_mask=None):  # noqa: ANN001, ANN202, ARG001
         s = _fake_summary(
@@ -331,7 +339,7 @@ def test_noise_claim_fails_when_the_prediction_exceeds_1(monkeypatch: pytest.Mon
 
 
 def test_confined_claim_fails_when_the_best_ratio_does_not_drop(monkeypatch: pytest.MonkeyPatch) -> None:
-    import checks.claims.simulation as C  # the module whose global the claims call
+    import plasticity.checks.claims.simulation as C  # the module whose global the claims call
 
     def same(nts, ratios, reps, steps, fluct_mask=None):  # noqa: ANN001, ANN202, ARG001
         # Q[Δε] and the prediction drop under confinement, the simulated minimiser does not;
@@ -351,7 +359,7 @@ def test_confined_claim_fails_when_the_best_ratio_does_not_drop(monkeypatch: pyt
 
 
 def test_network_sweeps_are_cached_read_only() -> None:
-    from checks.claims import NETWORK_RATIOS, _network_sweep
+    from plasticity.checks.claims import NETWORK_RATIOS, _network_sweep
 
     p = get_profile("ci")
     a = _network_sweep(0.1, NETWORK_RATIOS, p.net_reps, p.net_steps, None)

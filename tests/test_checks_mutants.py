@@ -4,8 +4,7 @@ source, and a closed-form chain rebuilt with a wrong coefficient turns verify re
 from __future__ import annotations
 
 import pytest
-
-from checks.mutants import (
+from plasticity.checks.mutants import (
     CATALOGUE,
     KINDS,
     MutantResult,
@@ -23,7 +22,7 @@ def test_every_mutant_applies_exactly_once() -> None:
 
 
 def test_a_stale_mutant_is_reported(tmp_path) -> None:  # noqa: ANN001
-    from checks.mutants import Mutant
+    from plasticity.checks.mutants import Mutant
 
     (tmp_path / "numerics").mkdir()
     (tmp_path / "numerics" / "x.py").write_text("a = 1\na = 1\n")
@@ -61,7 +60,7 @@ def test_report_lists_survivors_first_with_the_kill_rate() -> None:
 
 
 def test_verify_mutants_rejects_unknown_ids_in_one_line(capsys) -> None:  # noqa: ANN001
-    from checks.cli import main
+    from plasticity.checks.cli import main
 
     assert main(["verify", "--mutants", "--only", "no_such_mutant"]) == 2
     err = capsys.readouterr().err

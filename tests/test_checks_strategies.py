@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
-
-from checks import strategies as cs
+from plasticity.checks import strategies as cs
 
 FAST = settings(max_examples=30, deadline=None, derandomize=True, database=None)
 # eigen-decomposition round trip of a well-conditioned matrix of size ≤ 10: ~N·ε·λ_max

@@ -1,12 +1,11 @@
-"""checks.testing.parametrize_with_checks: the theory's claims inside a user's pytest suite."""
+"""plasticity.checks.testing.parametrize_with_checks: the theory's claims inside a user's pytest suite."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from checks.testing import ClaimCheck, claim_checks, parametrize_with_checks
-from numerics.landscapes import Quadratic
+from plasticity.checks.testing import ClaimCheck, claim_checks, parametrize_with_checks
+from plasticity.numerics.landscapes import Quadratic
 
 pytest_plugins = ["pytester"]
 
@@ -45,8 +44,8 @@ def test_bad_points_argument() -> None:
 
 USER_SUITE = """
 import numpy as np
-from numerics.landscapes import Quadratic, FunctionLandscape
-from checks.testing import parametrize_with_checks
+from plasticity.numerics.landscapes import Quadratic, FunctionLandscape
+from plasticity.checks.testing import parametrize_with_checks
 
 lam = np.geomspace(0.01, 1.0, 12)
 bowl = Quadratic(eigvals=lam)

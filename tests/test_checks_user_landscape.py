@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from checks.landscape.diagnostics import check_at_point
-from checks.landscape.spec import (
+from plasticity.checks.landscape.diagnostics import check_at_point
+from plasticity.checks.landscape.spec import (
     from_expression,
     from_hessian_file,
     from_module,
@@ -19,7 +18,7 @@ from checks.landscape.spec import (
     parse_point,
     spec_kind,
 )
-from numerics.landscapes import ExpressionLandscape
+from plasticity.numerics.landscapes import ExpressionLandscape
 
 
 def write_module(tmp_path: Path, source: str, name: str = "user_mod.py") -> Path:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from checks.cli import main
+from plasticity.checks.cli import main
 
 
 def test_no_subcommand_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:

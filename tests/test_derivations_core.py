@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
-
-from derivations import closed_forms, core
-from derivations.core import Check, Condition, Result
+from plasticity.derivations import closed_forms, core
+from plasticity.derivations.core import Check, Condition, Result
 
 
 def _result(**kw: object) -> Result:
@@ -96,7 +95,7 @@ def test_every_public_closed_form_resolves_with_the_contract_arguments(name: str
 
 def test_eq9a_applies_exactly_where_its_validated_form_accepts() -> None:
     # the one test of "does eq9a apply": the derived domain agrees with the validated form
-    from derivations import closed_forms
+    from plasticity.derivations import closed_forms
 
     q = np.array([2.0, 1e-300, 0.0, -1.0, np.nan, np.inf])
     for q_eps in q:

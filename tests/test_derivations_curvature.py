@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from derivations import closed_forms as cf
-from derivations import get
-from derivations.precision import evaluate_mp
+from plasticity.derivations import closed_forms as cf
+from plasticity.derivations import get
+from plasticity.derivations.precision import evaluate_mp
 
 IDS = (
     "eq12",

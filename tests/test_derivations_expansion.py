@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from derivations import closed_forms as cf
-from derivations import get
+from plasticity.derivations import closed_forms as cf
+from plasticity.derivations import get
 
 SEEDS = range(8)
 

@@ -9,9 +9,8 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-
-from derivations import get, ids
-from derivations.precision import evaluate_mp
+from plasticity.derivations import get, ids
+from plasticity.derivations.precision import evaluate_mp
 
 
 def exact_value(result_id: str, **kwargs: object) -> sp.Rational:

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
-
-from derivations import get
-from derivations.core import Check, Condition, Result, Step
-from derivations.render import (
+from plasticity.derivations import get
+from plasticity.derivations.core import Check, Condition, Result, Step
+from plasticity.derivations.render import (
     _tex_text,
     canonical_srepr,
     closed_forms_json,

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
-
-from derivations import get
-from derivations.curvature import N, array_numeric
-from derivations.summary import T, delta, r
+from plasticity.derivations import get
+from plasticity.derivations.curvature import N, array_numeric
+from plasticity.derivations.summary import T, delta, r
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from derivations import closed_forms as cf
-from derivations import get
+from plasticity.derivations import closed_forms as cf
+from plasticity.derivations import get
 
 RTOL_EXACT = 1e-10  # exact quadrature: only float64 rounding of ~10³ terms (≈ 1e-13) separates them
 

@@ -9,13 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import plasticity.checks.derive as derive_lib
 import pytest
 import sympy as sp
-
-import checks.derive as derive_lib
-from checks.cli import main
-from derivations import core
-from derivations.core import Check, Result
+from plasticity.checks.cli import main
+from plasticity.derivations import core
+from plasticity.derivations.core import Check, Result
 
 FILES = ("derivations.md", "derivations.tex", "closed_forms.json")
 
@@ -56,7 +55,7 @@ def test_rerun_in_a_fresh_process_is_byte_identical(derived: tuple[Path, int, st
     out, _, _ = derived
     env = dict(os.environ, PYTHONHASHSEED="12345")  # a different hash seed must not matter
     proc = subprocess.run(
-        [sys.executable, "-m", "checks", "derive", "--out", str(tmp_path), "--quiet"],
+        [sys.executable, "-m", "plasticity.checks", "derive", "--out", str(tmp_path), "--quiet"],
         capture_output=True,
         text=True,
         env=env,

@@ -15,9 +15,9 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from numerics import sweep as S  # noqa: E402 - after the skip
-from numerics.dynamics import Protocol  # noqa: E402
-from numerics.experiments import SweepExperiment  # noqa: E402
+from plasticity.numerics import sweep as S  # noqa: E402 - after the skip
+from plasticity.numerics.dynamics import Protocol  # noqa: E402
+from plasticity.numerics.experiments import SweepExperiment  # noqa: E402
 
 pytestmark = pytest.mark.distributed
 

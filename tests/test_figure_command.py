@@ -8,11 +8,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
-from checks.cli import main
-from checks.pipeline import figures
-from numerics.dynamics import Protocol
-from numerics.experiments import StagedExperiment, SweepExperiment
+from plasticity.checks.cli import main
+from plasticity.checks.pipeline import figures
+from plasticity.numerics.dynamics import Protocol
+from plasticity.numerics.experiments import StagedExperiment, SweepExperiment
 
 TINY5 = SweepExperiment(
     name="fig5",

@@ -10,13 +10,12 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-
-from checks.cli import main
-from checks.landscape.analysis import NOISE_TO_SIGNAL, analyse
-from checks.landscape.simulate import simulate_best_ratios
-from checks.landscape.spec import load
-from checks.landscape.text import format_text
-from numerics.landscapes import Quadratic
+from plasticity.checks.cli import main
+from plasticity.checks.landscape.analysis import NOISE_TO_SIGNAL, analyse
+from plasticity.checks.landscape.simulate import simulate_best_ratios
+from plasticity.checks.landscape.spec import load
+from plasticity.checks.landscape.text import format_text
+from plasticity.numerics.landscapes import Quadratic
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

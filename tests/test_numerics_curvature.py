@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from numerics import curvature as cv
-from numerics import networks as nw
-from numerics.landscapes import NetworkLandscape, Quadratic
+from plasticity.numerics import curvature as cv
+from plasticity.numerics import networks as nw
+from plasticity.numerics.landscapes import NetworkLandscape, Quadratic
 
 EPS = np.finfo(np.float64).eps
 

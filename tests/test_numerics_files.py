@@ -7,9 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
-
-from numerics import files
-from numerics.files import atomic_write_bytes, atomic_write_text
+from plasticity.numerics import files
+from plasticity.numerics.files import atomic_write_bytes, atomic_write_text
 
 
 def test_writes_whole_file_with_umask_permissions(tmp_path: Path) -> None:
@@ -48,8 +47,7 @@ def test_one_json_convention_non_finite_is_null() -> None:
     import json
 
     import numpy as np
-
-    from numerics.files import json_text, jsonable
+    from plasticity.numerics.files import json_text, jsonable
 
     x = {
         "a": np.float32(1.5),

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from numerics import networks
-from numerics.dynamics import kernels
-from numerics.networks import BatchPass
+from plasticity.numerics import networks
+from plasticity.numerics.dynamics import kernels
+from plasticity.numerics.networks import BatchPass
 
 U32 = float(np.finfo(np.float32).eps) / 2  # unit roundoff of float32
 ELEMENTWISE = 10  # elementwise roundings along a chain (tanh, products, residual, sample weights)

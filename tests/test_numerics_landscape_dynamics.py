@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from derivations import closed_forms
-from numerics import networks as nw
-from numerics.curvature import Q, trace_over_n
-from numerics.landscape_dynamics import simulate, window_stats
-from numerics.landscapes import NetworkLandscape, Quadratic
+from plasticity.derivations import closed_forms
+from plasticity.numerics import networks as nw
+from plasticity.numerics.curvature import Q, trace_over_n
+from plasticity.numerics.landscape_dynamics import simulate, window_stats
+from plasticity.numerics.landscapes import NetworkLandscape, Quadratic
 
 EPS = np.finfo(np.float64).eps
 
@@ -182,7 +181,7 @@ def test_bad_input(kw, message):
 
 def test_user_function_landscape_records_Q_from_f_alone():
     """E[Q[Δε]] = Tr(H)/N also when curvature comes from second differences of a user's f."""
-    from numerics.landscapes import FunctionLandscape
+    from plasticity.numerics.landscapes import FunctionLandscape
 
     q = quad(n=6, seed=9)
     land = FunctionLandscape(q.loss, q.n, w_star=q.center)
@@ -230,7 +229,7 @@ def test_realised_compensation_of_the_gradient_rule_is_exact():
 
 
 def test_noisy_rule_records_its_realised_norm_and_projection_consistently():
-    from numerics.rules import gammas
+    from plasticity.numerics.rules import gammas
 
     q = quad(n=8, seed=11)
     r = run(q, rule="noisy_gradient", noise_to_signal=1.0, ratios=[1.0], steps=400, reps=4, window=100)

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from numerics import networks as nw
-from numerics.landscapes import FunctionLandscape, Landscape, NetworkLandscape, Quadratic
+from plasticity.numerics import networks as nw
+from plasticity.numerics.landscapes import FunctionLandscape, Landscape, NetworkLandscape, Quadratic
 
 EPS = np.finfo(np.float64).eps
 
@@ -326,7 +325,7 @@ def test_function_landscape_bad_construction():
 
 
 def test_quad_form_batch_matches_the_hessian_for_every_kind_of_landscape():
-    from numerics.landscapes import quad_form_batch
+    from plasticity.numerics.landscapes import quad_form_batch
 
     rng = np.random.default_rng(11)
     n = 5

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from numerics import networks as nw
+from plasticity.numerics import networks as nw
 
 EPS = np.finfo(np.float64).eps
 DEEP = nw.Architecture("deep", (4, 6, 5, 3), "sigmoid")  # exercises the generic (>2 layer) path

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from numerics import rules
-from numerics.curvature import Q, trace_over_n
-from numerics.landscapes import FunctionLandscape, Quadratic
+from plasticity.numerics import rules
+from plasticity.numerics.curvature import Q, trace_over_n
+from plasticity.numerics.landscapes import FunctionLandscape, Quadratic
 
 EPS = np.finfo(np.float64).eps
 # a norm of n float64 terms is exact to ~n·eps relative; 1e-12 covers n ≤ 10⁴ with margin

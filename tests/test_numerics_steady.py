@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from numerics.steady import batch_means, settled_test
+from plasticity.numerics.steady import batch_means, settled_test
 
 
 def _ar1(rng: np.random.Generator, b: int, t: int, phi: float) -> np.ndarray:

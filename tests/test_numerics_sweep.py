@@ -7,10 +7,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
-from numerics import sweep as S
-from numerics.dynamics import Protocol
-from numerics.experiments import EXPERIMENTS, SweepExperiment, experiment
+from plasticity.numerics import sweep as S
+from plasticity.numerics.dynamics import Protocol
+from plasticity.numerics.experiments import EXPERIMENTS, SweepExperiment, experiment
 
 TINY = SweepExperiment(
     name="fig5s1",

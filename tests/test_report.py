@@ -16,11 +16,16 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
-
-from checks import report
-from checks.pipeline.predictions import write_predictions
-from checks.report import StageRecord, build_report, derivations_document, png_data_uri, write_report
-from derivations.core import Check, Condition, Result, Step
+from plasticity.checks import report
+from plasticity.checks.pipeline.predictions import write_predictions
+from plasticity.checks.report import (
+    StageRecord,
+    build_report,
+    derivations_document,
+    png_data_uri,
+    write_report,
+)
+from plasticity.derivations.core import Check, Condition, Result, Step
 
 HOSTILE = "<script>alert('x')</script> & \"quoted\""
 
@@ -200,7 +205,7 @@ def write_run_csv(
     path: Path, q_eps: list[float], q_c: list[float], predicted: list[float] | None = None
 ) -> None:
     """A per-run figK.csv with measured Q's and their eq9a prediction (from derivations, as numerics does)."""
-    from derivations import closed_forms
+    from plasticity.derivations import closed_forms
 
     if predicted is None:
         predicted = [float(closed_forms.steady_state_ratio(e, c)) for e, c in zip(q_eps, q_c, strict=True)]
@@ -384,7 +389,9 @@ def test_prediction_table_has_every_panel(page: str) -> None:
     # runs behind a panel = repetitions (2) × swept ratios (4, from figK.json)
     assert '<td class="num">2 of 8</td>' in table
     # the per-run eq9a recheck ran on both per-run CSVs and agreed
-    assert page.count("derivations.closed_forms agrees with the per-run predicted_ratio (3 runs") == 2
+    assert (
+        page.count("plasticity.derivations.closed_forms agrees with the per-run predicted_ratio (3 runs") == 2
+    )
 
 
 def test_landscape_section(page: str) -> None:
@@ -449,4 +456,4 @@ def test_rebuilding_a_report_from_a_results_directory(
     page = markup((fake_dir / "report.html").read_text())
     assert "<strong>full</strong> scale" in page and "<td>derive</td>" in page and "2.5 s" in page
     assert report.main([str(tmp_path / "nowhere")]) == 2
-    assert "usage: python -m checks.report DIR" in capsys.readouterr().out
+    assert "usage: python -m plasticity.checks.report DIR" in capsys.readouterr().out

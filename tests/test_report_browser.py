@@ -117,7 +117,7 @@ def assert_rendered(dom: str, n_figures: int) -> dict[str, str]:
 
 def test_report_from_fake_results_renders(chromium: str, tmp_path: Path) -> None:
     out = make_fake_results(tmp_path / "results")
-    from checks.report import write_report
+    from plasticity.checks.report import write_report
 
     page = write_report(out, provenance={"scale": "quick", "total_seconds": 42.0})
     dom = open_in_chromium(chromium, page, tmp_path, ARTIFACTS / "report-fake.png")
@@ -127,7 +127,7 @@ def test_report_from_fake_results_renders(chromium: str, tmp_path: Path) -> None
 def test_ready_flag_bites_on_a_broken_image_and_bad_math(chromium: str, tmp_path: Path) -> None:
     """The readiness check must fail when a figure cannot be decoded or a formula does not render."""
     out = make_fake_results(tmp_path / "results")
-    from checks.report import write_report
+    from plasticity.checks.report import write_report
 
     page = write_report(out, provenance={"scale": "quick"})
     text = page.read_text(encoding="utf-8")
@@ -147,7 +147,7 @@ def test_ready_flag_bites_on_a_broken_image_and_bad_math(chromium: str, tmp_path
 @pytest.mark.slow
 def test_report_from_a_real_quick_run_renders(chromium: str, tmp_path: Path) -> None:
     """End to end: `plasticity reproduce --quick`, then the browser (minutes; run with --full)."""
-    from checks.cli import main
+    from plasticity.checks.cli import main
 
     out = tmp_path / "results"
     status = main(["reproduce", "--quick", "--out", str(out)])

@@ -14,18 +14,17 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from checks.cli import main
-from checks.pipeline import stages
-from checks.pipeline.predictions import (
+from plasticity.checks.cli import main
+from plasticity.checks.pipeline import stages
+from plasticity.checks.pipeline.predictions import (
     EQ9A_REL_TOL,
     eq9a_consistency,
     predictions_from_csv,
     write_predictions,
 )
-from checks.pipeline.runner import MANIFEST, Stage, StageContext, load_manifest, run_stages
-from checks.pipeline.stages import default_stages
-from checks.reproduce import reproduce
+from plasticity.checks.pipeline.runner import MANIFEST, Stage, StageContext, load_manifest, run_stages
+from plasticity.checks.pipeline.stages import default_stages
+from plasticity.checks.reproduce import reproduce
 
 # ----------------------------------------------------------------------------- fake stages
 
@@ -260,7 +259,7 @@ def test_cli_exit_status_names_the_failed_stage(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "break").touch()
-    monkeypatch.setattr("checks.reproduce.default_stages", lambda scale: stages_with_flaky())
+    monkeypatch.setattr("plasticity.checks.reproduce.default_stages", lambda scale: stages_with_flaky())
     assert main(["reproduce", "--full", "--out", str(tmp_path), "--jobs", "1"]) == 1
     err = capsys.readouterr().err
     assert "flaky: failed" in err and "FAILED stage(s): flaky, after" in err
@@ -344,16 +343,12 @@ def test_predictions_stage_rechecks_eq9a_run_by_run(tmp_path: Path) -> None:
 def test_full_figure_stages_checkpoint_and_force_clears_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import checks.pipeline.figures
-    import checks.verify
+    import plasticity.checks.pipeline.figures as figures
+    import plasticity.checks.verify as verify
 
     seen: list[tuple] = []
-    monkeypatch.setattr(
-        checks.pipeline.figures, "run_figure", lambda key, out, **kw: seen.append(("figure", key, out, kw))
-    )
-    monkeypatch.setattr(
-        checks.verify, "verify", lambda profile, **kw: seen.append(("verify", profile, kw)) or 0
-    )
+    monkeypatch.setattr(figures, "run_figure", lambda key, out, **kw: seen.append(("figure", key, out, kw)))
+    monkeypatch.setattr(verify, "verify", lambda profile, **kw: seen.append(("verify", profile, kw)) or 0)
     checkpoint = tmp_path / "checkpoints" / "fig5"
     checkpoint.mkdir(parents=True)
     (checkpoint / "chunk-0.npz").write_text("finished chunk")
@@ -371,11 +366,14 @@ def test_full_figure_stages_checkpoint_and_force_clears_them(
 def test_landscape_stage_reads_its_example_from_package_data() -> None:
     import importlib.resources
 
-    example = importlib.resources.files("checks.pipeline") / "examples"
+    example = importlib.resources.files("plasticity.checks.pipeline") / "examples"
     assert stages.EXAMPLES == example
     assert (example / "hessian.npy").is_file() and (example / "point_equal.npy").is_file()
     command = stages.landscape_command()
     assert command.startswith("plasticity landscape checks/pipeline/examples/hessian.npy --at ")
     assert command.endswith("--minimum 0 --simulate --json DIR/landscape.json")
-    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
-    assert '"pipeline/examples/*.npy"' in pyproject  # installed with the package, not only in a checkout
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    # installed with the package, not only present in a checkout
+    assert "examples/*.npy" in pyproject["tool"]["setuptools"]["package-data"]["plasticity.checks.pipeline"]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from checks.claims import CLAIMS
-from checks.cli import main
-from checks.verify import render_table, run_claims, to_json
+from plasticity.checks.claims import CLAIMS
+from plasticity.checks.cli import main
+from plasticity.checks.verify import render_table, run_claims, to_json
 
 KEYS = {
     "id",
@@ -43,7 +42,7 @@ def test_verify_only_writes_table_and_json(tmp_path, capsys) -> None:  # noqa: A
 
 
 def test_failed_claim_gives_exit_1(monkeypatch, capsys) -> None:  # noqa: ANN001
-    from derivations import closed_forms
+    from plasticity.derivations import closed_forms
 
     original = closed_forms.steady_state_ratio
     monkeypatch.setattr(closed_forms, "steady_state_ratio", lambda qe, qc: original(qe, qc) ** 2)

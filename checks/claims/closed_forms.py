@@ -9,11 +9,10 @@ from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
-
-from checks import strategies as cs
-from checks.claims.helpers import EPS, Z_MC, _f, cf, quad_Q, sphere
-from checks.claims.registry import Outcome, check_property, claim
-from checks.profiles import Profile
+from plasticity.checks import strategies as cs
+from plasticity.checks.claims.helpers import EPS, Z_MC, _f, cf, quad_Q, sphere
+from plasticity.checks.claims.registry import Outcome, check_property, claim
+from plasticity.checks.profiles import Profile
 
 # --------------------------------------------------------------------------- closed forms vs numerics
 
@@ -144,8 +143,8 @@ class _RawStep:
     """
 
     def __init__(self, state: cs.QuadraticState, seed: int) -> None:
-        from numerics import curvature
-        from numerics.landscapes import Quadratic
+        from plasticity.numerics import curvature
+        from plasticity.numerics.landscapes import Quadratic
 
         self.H, self.x, n = state.hessian.H, state.w - state.w_star, state.hessian.n
         land = Quadratic(H=self.H, w_star=state.w_star)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-from checks import strategies as cs
-from checks.claims.helpers import _cond, _f, _gradient_Q, _rounding_tol, cf
-from checks.claims.registry import Outcome, claim, search_counterexample
-from checks.profiles import Profile
+from plasticity.checks import strategies as cs
+from plasticity.checks.claims.helpers import _cond, _f, _gradient_Q, _rounding_tol, cf
+from plasticity.checks.claims.registry import Outcome, claim, search_counterexample
+from plasticity.checks.profiles import Profile
 
 # --------------------------------------------------------------------------- expected counterexamples
 

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
-from checks import strategies as cs
-from numerics.landscapes import EPS
+from plasticity.checks import strategies as cs
+from plasticity.numerics.landscapes import EPS
 
 #: z-score for Monte Carlo comparisons.  Each example is one two-sided test; at z = 5 a
 #: correct closed form fails one example with probability 5.7e-7, so even the thorough
@@ -22,7 +21,7 @@ Z_MC = 5.0
 
 def cf(name: str) -> Callable[..., np.ndarray]:
     """The validated closed form ``name``, looked up at call time (so tests can mutate it)."""
-    from derivations import closed_forms
+    from plasticity.derivations import closed_forms
 
     return getattr(closed_forms, name)
 

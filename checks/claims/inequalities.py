@@ -8,11 +8,20 @@ from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
-
-from checks import strategies as cs
-from checks.claims.helpers import EPS, Z_MC, _cond, _f, _gradient_Q, _rounding_tol, cf, quad_Q, sphere
-from checks.claims.registry import Outcome, check_property, claim, holds
-from checks.profiles import Profile
+from plasticity.checks import strategies as cs
+from plasticity.checks.claims.helpers import (
+    EPS,
+    Z_MC,
+    _cond,
+    _f,
+    _gradient_Q,
+    _rounding_tol,
+    cf,
+    quad_Q,
+    sphere,
+)
+from plasticity.checks.claims.registry import Outcome, check_property, claim, holds
+from plasticity.checks.profiles import Profile
 
 
 @claim(
@@ -180,8 +189,8 @@ def _newton(profile: Profile) -> Outcome:
     tags=("closed form", "monte carlo"),
 )
 def _zeroth_order(profile: Profile) -> Outcome:
-    from numerics.landscapes import Quadratic
-    from numerics.rules import zeroth_order
+    from plasticity.numerics.landscapes import Quadratic
+    from plasticity.numerics.rules import zeroth_order
 
     strategy = st.tuples(cs.quadratic_states(cs.dimensions(2, profile.max_dim)), cs.seeds())
 
@@ -229,9 +238,9 @@ NOISE_GRID = (0.0, 0.3, 1.0, 3.0, 30.0)
     tags=("closed form", "monte carlo", "product"),
 )
 def _noisy_interpolation(profile: Profile) -> Outcome:
-    from numerics import curvature
-    from numerics.landscapes import Quadratic
-    from numerics.rules import gammas, noisy_gradient
+    from plasticity.numerics import curvature
+    from plasticity.numerics.landscapes import Quadratic
+    from plasticity.numerics.rules import gammas, noisy_gradient
 
     strategy = st.tuples(_noisy_states(profile), cs.noise_levels(0.05, 10.0), cs.seeds())
 
@@ -296,7 +305,7 @@ def _noisy_interpolation(profile: Profile) -> Outcome:
     tags=("monte carlo",),
 )
 def _noisy_large_n(profile: Profile) -> Outcome:
-    from numerics.rules import gammas, noisy_gradient
+    from plasticity.numerics.rules import gammas, noisy_gradient
 
     rng = np.random.default_rng(20210)
     sizes = (8, 64, 512)

@@ -13,10 +13,9 @@ import math
 
 import numpy as np
 from hypothesis import strategies as st
-
-from checks.claims.helpers import within_rounding, within_standard_errors
-from checks.claims.registry import Outcome, check_property, claim, holds
-from checks.profiles import Profile
+from plasticity.checks.claims.helpers import within_rounding, within_standard_errors
+from plasticity.checks.claims.registry import Outcome, check_property, claim, holds
+from plasticity.checks.profiles import Profile
 
 #: the false offset the Monte Carlo threshold must reject, in standard errors: Z_MC = 5 rejects
 #: it by a wide margin, a threshold loosened to 15 or more would accept it
@@ -69,13 +68,14 @@ def _verdict_machinery(profile: Profile) -> Outcome:
 
 @claim(
     "bootstrap_resamples",
-    "numerics.ratios.bootstrap_se resamples repetitions with replacement: its resamples repeat some "
+    "plasticity.numerics.ratios.bootstrap_se resamples repetitions with replacement: its resamples "
+    "repeat some "
     "repetitions and miss others, and its standard error of a mean matches the exact one",
     conditions=("ground truth: the mean of k draws with replacement from k values has s.d. σ/√k",),
     tags=("machinery", "product"),
 )
 def _bootstrap(profile: Profile) -> Outcome:
-    from numerics.ratios import bootstrap_se
+    from plasticity.numerics.ratios import bootstrap_se
 
     reps, resamples = 8, 2000
     rng = np.random.default_rng(profile.seed)
@@ -120,7 +120,7 @@ def _bootstrap(profile: Profile) -> Outcome:
     tags=("machinery", "product"),
 )
 def _steady(profile: Profile) -> Outcome:
-    from numerics.steady import settled_test
+    from plasticity.numerics.steady import settled_test
 
     rng = np.random.default_rng(profile.seed)
     b, t, window = 200, 4000, 500

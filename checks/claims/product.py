@@ -1,7 +1,7 @@
 """Claims that the toolkit's own numerics (the code users run) match independent ground truths.
 
-Each claim calls the product -- :mod:`numerics.curvature`, :mod:`numerics.rules`,
-:mod:`numerics.landscapes` -- and compares it with something computed another way, named in
+Each claim calls the product -- :mod:`plasticity.numerics.curvature`, :mod:`plasticity.numerics.rules`,
+:mod:`plasticity.numerics.landscapes` -- and compares it with something computed another way, named in
 the claim's conditions: the Rayleigh quotient and ``numpy.linalg.eigh`` of an explicitly
 built Hessian, a linear solve, exact moments of Rademacher and Gaussian draws, or finite
 differences at a stated bound.  Nothing here goes through the closed form under test.
@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
-
-from checks import strategies as cs
-from checks.claims.helpers import EPS, Z_MC, _cond, _rounding_tol, within_standard_errors
-from checks.claims.registry import Outcome, check_property, claim, holds
-from checks.profiles import Profile
+from plasticity.checks import strategies as cs
+from plasticity.checks.claims.helpers import EPS, Z_MC, _cond, _rounding_tol, within_standard_errors
+from plasticity.checks.claims.registry import Outcome, check_property, claim, holds
+from plasticity.checks.profiles import Profile
 
 #: Hutchinson probes per example: enough that the reported standard error can itself be
 #: checked against the exact one to ±35% at Z_MC standard errors whatever the kurtosis (a
@@ -37,7 +36,7 @@ def _rel(a: float, b: float, scale: float) -> float:
 
 @claim(
     "curvature_numerics",
-    "numerics.curvature on a Quadratic landscape: Q, the exact Tr/N and the extreme eigenvalues "
+    "plasticity.numerics.curvature on a Quadratic landscape: Q, the exact Tr/N and the extreme eigenvalues "
     "equal those of the explicit Hessian; Hutchinson's Tr/N is within its standard error of the "
     "trace, and that standard error is the exact one for Rademacher probes",
     conditions=(
@@ -47,8 +46,8 @@ def _rel(a: float, b: float, scale: float) -> float:
     tags=("product", "curvature"),
 )
 def _curvature(profile: Profile) -> Outcome:
-    from numerics import curvature
-    from numerics.landscapes import Quadratic
+    from plasticity.numerics import curvature
+    from plasticity.numerics.landscapes import Quadratic
 
     strategy = st.tuples(cs.hessians(cs.dimensions(2, profile.max_dim), kind="indefinite"), cs.seeds())
 
@@ -105,7 +104,8 @@ def _curvature(profile: Profile) -> Outcome:
 
 @claim(
     "rules_numerics",
-    "numerics.rules on a Quadratic landscape: the Newton rule steps along −(∇²F)⁻¹∇F, zeroth-order "
+    "plasticity.numerics.rules on a Quadratic landscape: the Newton rule steps along −(∇²F)⁻¹∇F, "
+    "zeroth-order "
     "compensation never raises F to first order, noisy gradient compensation has mean −γ₁∇̂F and "
     "mean square γ₁² + γ₂² with γ₂/γ₁ the noise-to-signal ratio, and fluctuations are isotropic",
     conditions=(
@@ -115,8 +115,8 @@ def _curvature(profile: Profile) -> Outcome:
     tags=("product", "rules"),
 )
 def _rules(profile: Profile) -> Outcome:
-    from numerics import rules
-    from numerics.landscapes import Quadratic
+    from plasticity.numerics import rules
+    from plasticity.numerics.landscapes import Quadratic
 
     strategy = st.tuples(
         cs.hessians(cs.dimensions(2, profile.max_dim), max_condition=1e2),
@@ -176,7 +176,7 @@ def _rules(profile: Profile) -> Outcome:
 
 @claim(
     "landscapes_numerics",
-    "numerics.landscapes: a Quadratic's F, ∇F and HVPs are ½xᵀHx, Hx and Hv; a FunctionLandscape "
+    "plasticity.numerics.landscapes: a Quadratic's F, ∇F and HVPs are ½xᵀHx, Hx and Hv; a FunctionLandscape "
     "given F only differentiates it to within its own stated finite-difference error",
     conditions=(
         "ground truth: the quadratic and the quartic F = ½xᵀHx + (κ/4)Σx⁴ differentiated by hand "
@@ -185,7 +185,7 @@ def _rules(profile: Profile) -> Outcome:
     tags=("product", "landscapes"),
 )
 def _landscapes(profile: Profile) -> Outcome:
-    from numerics.landscapes import FunctionLandscape, Quadratic
+    from plasticity.numerics.landscapes import FunctionLandscape, Quadratic
 
     strategy = st.tuples(
         cs.hessians(cs.dimensions(2, min(profile.max_dim, 6)), max_condition=1e2),
@@ -245,8 +245,8 @@ def _landscapes(profile: Profile) -> Outcome:
     tags=("product", "protocol"),
 )
 def _protocol(profile: Profile) -> Outcome:
-    from numerics import dynamics
-    from numerics.experiments import experiment
+    from plasticity.numerics import dynamics
+    from plasticity.numerics.experiments import experiment
 
     margins: dict[str, float] = {}
     rows = []
@@ -309,15 +309,15 @@ def _fd_with_bound(f: Any, w: np.ndarray, v: np.ndarray, h: float, value_scale: 
 
 @claim(
     "network_curvature",
-    "numerics.networks on the paper's 12→20→10 sigmoid network (NetworkLandscape): the exact "
+    "plasticity.numerics.networks on the paper's 12→20→10 sigmoid network (NetworkLandscape): the exact "
     "gradient, the R-operator Hessian-vector product and the structured Hessian agree with central "
     "finite differences of F and of ∇F to within the differences' own error bounds",
     conditions=("ground truth: central differences at two step sizes (truncation + rounding bound)",),
     tags=("product", "network"),
 )
 def _network_curvature(profile: Profile) -> Outcome:
-    from numerics import networks
-    from numerics.landscapes import NetworkLandscape
+    from plasticity.numerics import networks
+    from plasticity.numerics.landscapes import NetworkLandscape
 
     strategy = st.tuples(cs.seeds(), cs.reals(0.01, 0.5))
 

@@ -16,9 +16,8 @@ from typing import Any
 from hypothesis import find, given, seed
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
-
-from checks.profiles import Profile, get_profile, hypothesis_settings
-from numerics.files import jsonable
+from plasticity.checks.profiles import Profile, get_profile, hypothesis_settings
+from plasticity.numerics.files import jsonable
 
 __all__ = [
     "CLAIMS",

@@ -8,19 +8,18 @@ import math
 from typing import Any
 
 import numpy as np
-
-from checks import strategies as cs
-from checks.claims.helpers import Z_MC, _f, cf, quad_Q, sphere
-from checks.claims.registry import Outcome, claim, holds
-from checks.profiles import Profile
-from numerics.ratios import bootstrap_se, fixed_point, nanmean_rows, refined_minimiser
+from plasticity.checks import strategies as cs
+from plasticity.checks.claims.helpers import Z_MC, _f, cf, quad_Q, sphere
+from plasticity.checks.claims.registry import Outcome, claim, holds
+from plasticity.checks.profiles import Profile
+from plasticity.numerics.ratios import bootstrap_se, fixed_point, nanmean_rows, refined_minimiser
 
 # --------------------------------------------------------------------------- simulation against theory
 
 
 def _quadratic_sweep(profile: Profile, noise_to_signal: float, seed: int) -> dict[str, Any]:
-    from numerics.landscape_dynamics import simulate, window_means
-    from numerics.landscapes import Quadratic
+    from plasticity.numerics.landscape_dynamics import simulate, window_means
+    from plasticity.numerics.landscapes import Quadratic
 
     n = 50
     lam = np.geomspace(0.01, 1.0, n)
@@ -169,7 +168,7 @@ def _network_sweep(
     students and noise streams: paired comparisons).  Only simulation outputs are kept (no
     closed form enters), so claims sharing a sweep reuse it from this cache; read-only arrays.
     """
-    from numerics.dynamics import Protocol, Runs, simulate
+    from plasticity.numerics.dynamics import Protocol, Runs, simulate
 
     r = np.repeat(np.asarray(ratios), reps)
     runs = Runs(
@@ -203,7 +202,7 @@ def _finite_margins(margins: dict[str, float]) -> tuple[dict[str, float], float]
 
 def _eq9a(q_eps: np.ndarray, q_c: np.ndarray) -> np.ndarray:
     """eq9a's √(Q[Δε]/Q[Δc]) through the validated closed form; NaN where it does not apply."""
-    from derivations import closed_forms
+    from plasticity.derivations import closed_forms
 
     return closed_forms.where_applies("steady_state_ratio", q_eps, q_c)
 
@@ -315,8 +314,8 @@ def _sim_network(profile: Profile) -> Outcome:
     tags=("network", "monte carlo"),
 )
 def _confined(profile: Profile) -> Outcome:
-    from numerics import networks
-    from numerics.landscapes import NetworkLandscape
+    from plasticity.numerics import networks
+    from plasticity.numerics.landscapes import NetworkLandscape
 
     arch = networks.NONLINEAR
     st_ = networks.student_teacher(arch, np.random.default_rng(5), n_inputs=1000)

@@ -7,11 +7,10 @@ from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
-
-from checks import strategies as cs
-from checks.claims.helpers import Z_MC, _cond, _f, cf, within_rounding
-from checks.claims.registry import Outcome, check_property, claim
-from checks.profiles import Profile
+from plasticity.checks import strategies as cs
+from plasticity.checks.claims.helpers import Z_MC, _cond, _f, cf, within_rounding
+from plasticity.checks.claims.registry import Outcome, check_property, claim
+from plasticity.checks.profiles import Profile
 
 # --------------------------------------------------------------------------- exact stationary check
 

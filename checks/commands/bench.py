@@ -28,7 +28,7 @@ def _positive_int(minimum: int):  # noqa: ANN202 - argparse type factory
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `plasticity bench`."""
-    from benchmarks.sweeps import BASELINE_NETWORKS, MIN_STEPS
+    from plasticity.benchmarks.sweeps import BASELINE_NETWORKS, MIN_STEPS
 
     parser.add_argument(
         "--steps",
@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark, print the table, write the requested files."""
-    from benchmarks.suite import bench
+    from plasticity.benchmarks.suite import bench
 
     return bench(
         json_path=args.json,

@@ -1,6 +1,6 @@
 """`plasticity derive --out DIR`: regenerate the derivations document and closed-form index.
 
-Derives every id in :data:`derivations.core.ORDER`, writes ``DIR/derivations.md``,
+Derives every id in :data:`plasticity.derivations.core.ORDER`, writes ``DIR/derivations.md``,
 ``DIR/derivations.tex`` and ``DIR/closed_forms.json``, and exits non-zero naming each result
 that is missing from the registry, raised an error, or failed one of its own checks.
 """
@@ -21,6 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Derive, write, and return 0 only if every result exists and verified itself."""
-    from checks.derive import derive
+    from plasticity.checks.derive import derive
 
     return derive(args.out, verbose=not args.quiet)

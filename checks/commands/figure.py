@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from checks.commands import add_scale_options
+from plasticity.checks.commands import add_scale_options
 
 HELP = "rerun Figure 1, 5 or 5s1 of the paper (quick or paper scale) and write PNG/PDF, CSV and JSON"
 
@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the figure; print the written files."""
-    from checks.pipeline.figures import run_figure
+    from plasticity.checks.pipeline.figures import run_figure
 
     run_figure(
         args.figure,

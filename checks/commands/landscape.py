@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the report (and write it as JSON with --json)."""
-    from checks.landscape.run import check_landscape
+    from plasticity.checks.landscape.run import check_landscape
 
     check_landscape(
         args.spec,

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from checks.commands import add_scale_options
+from plasticity.checks.commands import add_scale_options
 
 HELP = (
     "regenerate everything (derivations, verified claims, figures 1, 5 and 5s1, predicted vs "
@@ -42,6 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the stages, write the report; non-zero exit if any stage failed."""
-    from checks.reproduce import reproduce
+    from plasticity.checks.reproduce import reproduce
 
     return reproduce(args.out, scale=args.scale, force=args.force, jobs=args.jobs)

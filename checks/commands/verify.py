@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from checks.profiles import PROFILES
+from plasticity.checks.profiles import PROFILES
 
 HELP = (
     "check every claim of the theory (closed forms vs Monte Carlo and numerics, inequalities, "
@@ -41,13 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the table; exit 1 if any claim FAILED, 0 otherwise (2 for bad input, via cli)."""
-    from checks.verify import list_claims, verify
+    from plasticity.checks.verify import list_claims, verify
 
     if args.list:
         print(list_claims())
         return 0
     if args.mutants:
-        from checks.mutants import measure
+        from plasticity.checks.mutants import measure
 
         return measure(
             args.profile,

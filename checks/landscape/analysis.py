@@ -6,12 +6,12 @@ Newton step −(∇²F)⁻¹∇F and, with a known minimum w*, of the beeline w*
 closed forms E[Q[Δε]] (eq12), E[Q] of zeroth-order compensation
 (si_zeroth_order) and of noisy gradient compensation (si_noisy, at a few noise levels).
 Each rule's predicted best ratio ‖Δc‖/‖Δε‖ is eq9a, and its main-claim verdict is eq11
-(ratio ≤ 1 ⇔ Q[Δc] ≥ Q[Δε]).  Every number comes from :mod:`derivations.closed_forms`
+(ratio ≤ 1 ⇔ Q[Δc] ≥ Q[Δε]).  Every number comes from :mod:`plasticity.derivations.closed_forms`
 applied to measured curvatures; nothing is retyped.  The per-point outcome of each
-claim is a :class:`checks.landscape.verdicts.LandscapeVerdict`.
+claim is a :class:`plasticity.checks.landscape.verdicts.LandscapeVerdict`.
 
 A gradient whose norm is within its own error bound
-(:func:`checks.landscape.diagnostics.gradient_error_bound`) has no direction distinguishable from
+(:func:`plasticity.checks.landscape.diagnostics.gradient_error_bound`) has no direction distinguishable from
 noise: the point is stationary to working precision, and every quantity built on the
 direction of ∇F (Q[∇F], the Newton step, noisy gradient compensation) is reported as
 undefined there, never given a verdict.
@@ -24,15 +24,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-
-from checks.landscape.diagnostics import check_at_point, gradient_error_bound
-from checks.landscape.spec import UserLandscape
-from checks.landscape.verdicts import LandscapeVerdict, landscape_verdicts
-from derivations import closed_forms
-from numerics import rules
-from numerics.curvature import Q_from_hessian
-from numerics.files import json_text, jsonable
-from numerics.landscapes import EPS, Landscape, check_point
+from plasticity.checks.landscape.diagnostics import check_at_point, gradient_error_bound
+from plasticity.checks.landscape.spec import UserLandscape
+from plasticity.checks.landscape.verdicts import LandscapeVerdict, landscape_verdicts
+from plasticity.derivations import closed_forms
+from plasticity.numerics import rules
+from plasticity.numerics.curvature import Q_from_hessian
+from plasticity.numerics.files import json_text, jsonable
+from plasticity.numerics.landscapes import EPS, Landscape, check_point
 
 __all__ = [
     "NOISE_TO_SIGNAL",
@@ -137,7 +136,7 @@ def analyse(
     −(∇²F)⁻¹∇F from the Hessian at w (what the simulated Newton rule steps along); with a
     known w* the beeline w* − w is reported beside it (si_newton with M = ∇²F on a
     quadratic, where the two coincide).  Raises ``ValueError`` if F is not usable at w (see
-    :func:`checks.landscape.diagnostics.check_at_point`).
+    :func:`plasticity.checks.landscape.diagnostics.check_at_point`).
     """
     landscape = user.landscape if isinstance(user, UserLandscape) else user
     exact = user.exact if isinstance(user, UserLandscape) else ("grad", "hessian")

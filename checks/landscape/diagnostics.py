@@ -15,9 +15,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
-from checks.landscape.spec import UserLandscape
-from numerics.landscapes import EPS, Landscape, check_point
+from plasticity.checks.landscape.spec import UserLandscape
+from plasticity.numerics.landscapes import EPS, Landscape, check_point
 
 __all__ = ["MAX_DENSE_N", "PointCheck", "check_at_point", "gradient_error_bound"]
 
@@ -98,7 +97,7 @@ def gradient_error_bound(
       covers the few dozen floating-point operations of a typical gradient.
     * For a finite-difference gradient (``"grad"`` not in ``exact``), add its error estimate
       ``fd_error_estimate`` (truncation from Richardson's |D(h) − D(2h)|/3, plus rounding
-      eps·|F|/h per coordinate; :class:`numerics.landscapes.FunctionLandscape`).
+      eps·|F|/h per coordinate; :class:`plasticity.numerics.landscapes.FunctionLandscape`).
 
     ``hessian_norm`` is ‖∇²F(w)‖₂.  A gradient whose norm is within this bound has no
     direction distinguishable from rounding or truncation noise: the point is stationary to

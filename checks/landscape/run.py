@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
-
-from checks.landscape.analysis import LandscapeReport, analyse
-from checks.landscape.simulate import simulate_best_ratios
-from checks.landscape.spec import load
-from checks.landscape.text import format_text
-from numerics.files import atomic_write_text
+from plasticity.checks.landscape.analysis import LandscapeReport, analyse
+from plasticity.checks.landscape.simulate import simulate_best_ratios
+from plasticity.checks.landscape.spec import load
+from plasticity.checks.landscape.text import format_text
+from plasticity.numerics.files import atomic_write_text
 
 __all__ = ["check_landscape"]
 
@@ -39,7 +38,7 @@ def check_landscape(
 ) -> LandscapeReport:
     """Evaluate the theory on a SPEC's landscape at ``at`` and write the report.
 
-    The pieces are those of `plasticity landscape` (see :func:`checks.landscape.spec.load`).
+    The pieces are those of `plasticity landscape` (see :func:`plasticity.checks.landscape.spec.load`).
     With ``simulate`` the dynamics run ``steps`` steps × ``reps`` repetitions per rule and
     ratio, steady state being the last third.  The text table goes to ``stdout``; with
     ``json`` the report is also written as JSON to that file, or with ``json="-"`` printed

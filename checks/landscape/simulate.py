@@ -11,10 +11,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-
-from checks.landscape.analysis import REFERENCE_NOISE_TO_SIGNAL, RULES
-from numerics.landscapes import Landscape, check_point
-from numerics.ratios import fixed_point
+from plasticity.checks.landscape.analysis import REFERENCE_NOISE_TO_SIGNAL, RULES
+from plasticity.numerics.landscapes import Landscape, check_point
+from plasticity.numerics.ratios import fixed_point
 
 __all__ = ["simulate_best_ratios"]
 
@@ -45,7 +44,7 @@ def simulate_best_ratios(
     the simulated rule takes).  The beeline rule runs only on a landscape with a known
     minimum w*.  ``eps_norm`` defaults to 0.01·√N (the paper's smallest f).
     """
-    from numerics.landscape_dynamics import simulate
+    from plasticity.numerics.landscape_dynamics import simulate
 
     n = landscape.n
     w = check_point(w, n, "--at")

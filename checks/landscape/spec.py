@@ -8,9 +8,10 @@ SPEC is one of three kinds:
   derivatives are found by name, first ``<function>_grad(w)``, ``<function>_hess(w)``,
   ``<function>_hvp(w, v)``, then module-level ``grad(w)``, ``hessian(w)``, ``hvp(w, v)``;
   whatever is missing is computed by central finite differences
-  (:class:`numerics.landscapes.FunctionLandscape`).  N is the length of the point (--at).
+  (:class:`plasticity.numerics.landscapes.FunctionLandscape`).  N is the length of the point (--at).
 * an expression ``--expr "(1-x)**2 + 100*(y-x**2)**2" --vars x,y`` -- parsed by the
-  whitelisting parser :mod:`checks.landscape.expr` (never ``eval``'d); gradient and Hessian are exact,
+  whitelisting parser :mod:`plasticity.checks.landscape.expr` (never ``eval``'d); gradient and
+  Hessian are exact,
   by SymPy differentiation, lambdified to numpy and vectorised over batches of points.
 * ``path/to/hessian.npy`` -- a symmetric N×N matrix H: the quadratic F = ½(w−w*)ᵀH(w−w*),
   whose minimum w* defaults to 0.
@@ -19,7 +20,7 @@ POINT (``--at``) is comma-separated numbers or a ``.npy`` file; ``--minimum`` is
 single number meaning that value in every coordinate.
 
 Whether the loaded landscape is usable at the point is checked by
-:func:`checks.landscape.diagnostics.check_at_point`.
+:func:`plasticity.checks.landscape.diagnostics.check_at_point`.
 """
 
 from __future__ import annotations
@@ -33,9 +34,8 @@ from pathlib import Path
 
 import numpy as np
 import sympy as sp
-
-from checks.landscape.expr import parse_expression, parse_variables
-from numerics.landscapes import ExpressionLandscape, FunctionLandscape, Landscape, Quadratic
+from plasticity.checks.landscape.expr import parse_expression, parse_variables
+from plasticity.numerics.landscapes import ExpressionLandscape, FunctionLandscape, Landscape, Quadratic
 
 __all__ = [
     "UserLandscape",

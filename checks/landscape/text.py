@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from checks.landscape.analysis import REFERENCE_NOISE_TO_SIGNAL, LandscapeReport
-from checks.landscape.verdicts import STATIONARY
+from plasticity.checks.landscape.analysis import REFERENCE_NOISE_TO_SIGNAL, LandscapeReport
+from plasticity.checks.landscape.verdicts import STATIONARY
 
 __all__ = ["format_text"]
 

@@ -2,7 +2,7 @@
 
 A :class:`LandscapeVerdict` is what a claim comes to at a point (holds, fails, or cannot be
 evaluated, and whether the theory predicts it there); :func:`landscape_verdicts` builds them
-from the curvatures :func:`checks.landscape.analysis.analyse` measured.  The main claim is
+from the curvatures :func:`plasticity.checks.landscape.analysis.analyse` measured.  The main claim is
 eq9a (ratio = √(Q[Δε]/Q[Δc])) checked against eq11 (ratio ≤ 1 ⇔ Q[Δc] ≥ Q[Δε]); the noisy
 gradient claim is table 2's ordering of the ratios.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from derivations import closed_forms
-from numerics.landscapes import EPS
+from plasticity.derivations import closed_forms
+from plasticity.numerics.landscapes import EPS
 
 __all__ = ["STATIONARY", "LandscapeVerdict", "landscape_verdicts"]
 

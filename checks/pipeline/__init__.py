@@ -7,5 +7,5 @@
 * :mod:`~checks.pipeline.predictions` -- predicted against simulated best ratios, eq9a rechecked;
 * ``examples/`` -- the built-in landscape example (package data).
 
-:func:`checks.reproduce.reproduce` runs the stages and writes the report.
+:func:`plasticity.checks.reproduce.reproduce` runs the stages and writes the report.
 """

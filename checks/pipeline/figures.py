@@ -21,11 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-
-from checks.pipeline.plots import plot_staged, plot_sweep
-from numerics.experiments import EXPERIMENTS, StagedExperiment, experiment, run_staged
-from numerics.files import atomic_write_bytes, json_text
-from numerics.sweep import SweepResult, panel_summary, run_sweep
+from plasticity.checks.pipeline.plots import plot_staged, plot_sweep
+from plasticity.numerics.experiments import EXPERIMENTS, StagedExperiment, experiment, run_staged
+from plasticity.numerics.files import atomic_write_bytes, json_text
+from plasticity.numerics.sweep import SweepResult, panel_summary, run_sweep
 
 FIGURES = {"1": "fig1", "5": "fig5", "5s1": "fig5s1"}
 

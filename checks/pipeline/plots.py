@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from numerics.experiments import StagedResult
-from numerics.files import atomic_write_bytes
-from numerics.sweep import SweepResult
+from plasticity.numerics.experiments import StagedResult
+from plasticity.numerics.files import atomic_write_bytes
+from plasticity.numerics.sweep import SweepResult
 
 __all__ = ["plot_staged", "plot_sweep"]
 

@@ -17,11 +17,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from numerics.files import atomic_write_text
+from plasticity.numerics.files import atomic_write_text
 
 __all__ = ["EQ9A_REL_TOL", "eq9a_consistency", "predictions_from_csv", "write_predictions"]
 
-#: normalised key -> column of figK_predicted.csv (`checks.pipeline.figures.PREDICTED_COLUMNS`)
+#: normalised key -> column of figK_predicted.csv (`plasticity.checks.pipeline.figures.PREDICTED_COLUMNS`)
 _PANEL_COLUMNS: dict[str, str] = {
     "network": "network",
     "noise_to_signal": "noise_to_signal",
@@ -87,12 +87,11 @@ def predictions_from_csv(sources: Sequence[tuple[str, Path]]) -> dict[str, Any]:
 def eq9a_consistency(path: Path) -> tuple[int, float]:
     """(runs compared, worst relative difference) between a per-run CSV's ``predicted_ratio``
     and eq9a recomputed here from its ``Q_eps`` and ``Q_c`` columns by
-    ``derivations.closed_forms.steady_state_ratio`` (rows where eq9a does not apply,
+    ``plasticity.derivations.closed_forms.steady_state_ratio`` (rows where eq9a does not apply,
     Q_c ≤ 0 or Q_eps < 0, must have an empty/NaN prediction and are not compared).
     """
     import numpy as np
-
-    from derivations import closed_forms
+    from plasticity.derivations import closed_forms
 
     fields, records = _read_csv(path)
     missing = [c for c in ("Q_eps", "Q_c", "predicted_ratio") if c not in fields]
@@ -185,7 +184,7 @@ def write_predictions(out: Path) -> int:
 
     Writes ``out/predictions.json`` and ``out/predictions.csv``; returns 0, or 1 (after
     writing its files) if a per-run prediction in figK.csv is not eq9a
-    of that run's measured Q, as recomputed here from ``derivations.closed_forms``.
+    of that run's measured Q, as recomputed here from ``plasticity.derivations.closed_forms``.
     """
     keys = ("5", "5s1")
     doc = predictions_from_csv([(k, out / f"fig{k}_predicted.csv") for k in keys])
@@ -208,7 +207,7 @@ def write_predictions(out: Path) -> int:
         verdict = "agrees" if ok else "DISAGREES"
         doc["findings"].append(
             f"fig{k}.csv: eq9a recomputed from each run's measured Q[Δε], Q[Δc] with "
-            f"derivations.closed_forms {verdict} with the per-run predicted_ratio "
+            f"plasticity.derivations.closed_forms {verdict} with the per-run predicted_ratio "
             f"({n} runs, worst relative difference {worst:.2g}, "
             f"tolerance {EQ9A_REL_TOL:g})."
         )

@@ -23,8 +23,8 @@ from multiprocessing import connection as mp_connection
 from pathlib import Path
 from typing import Any, TextIO
 
-from checks.report import StageRecord
-from numerics.files import atomic_write_text
+from plasticity.checks.report import StageRecord
+from plasticity.numerics.files import atomic_write_text
 
 __all__ = ["MANIFEST", "Stage", "StageContext", "load_manifest", "run_stages"]
 

@@ -16,7 +16,7 @@ import shutil
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from checks.pipeline.runner import Stage, StageContext
+from plasticity.checks.pipeline.runner import Stage, StageContext
 
 __all__ = ["EXAMPLES", "SCALES", "default_stages", "landscape_command"]
 
@@ -26,19 +26,19 @@ SCALES: dict[str, str] = {"quick": "ci", "full": "thorough"}
 #: the built-in landscape example (package data): a quadratic with spectrum
 #: geomspace(0.01, 1), N = 50 (hessian.npy), at a point with equal projections on every
 #: eigenvector (point_equal.npy); written by examples/make_hessian.py
-EXAMPLES: Traversable = importlib.resources.files("checks.pipeline") / "examples"
+EXAMPLES: Traversable = importlib.resources.files("plasticity.checks.pipeline") / "examples"
 _HESSIAN, _POINT = "hessian.npy", "point_equal.npy"
 
 
 def _stage_derive(ctx: StageContext) -> int:
-    from checks.derive import derive
-    from checks.report import derivations_document
-    from numerics.files import atomic_write_text
+    from plasticity.checks.derive import derive
+    from plasticity.checks.report import derivations_document
+    from plasticity.numerics.files import atomic_write_text
 
     status = derive(ctx.out)
     if status != 0:
         return status
-    import derivations
+    from plasticity import derivations
 
     doc = derivations_document(derivations.all_results())
     atomic_write_text(ctx.out / "derivations.json", json.dumps(doc, indent=2) + "\n")
@@ -46,13 +46,13 @@ def _stage_derive(ctx: StageContext) -> int:
 
 
 def _stage_verify(ctx: StageContext) -> int:
-    from checks.verify import verify
+    from plasticity.checks.verify import verify
 
     return verify(SCALES[ctx.scale], json=str(ctx.out / "claims.json"))
 
 
 def _figure(key: str, ctx: StageContext) -> int:
-    from checks.pipeline.figures import run_figure
+    from plasticity.checks.pipeline.figures import run_figure
 
     checkpoint = None
     if ctx.scale == "full" and key != "1":
@@ -77,13 +77,13 @@ def _stage_figure5s1(ctx: StageContext) -> int:
 
 
 def _stage_predictions(ctx: StageContext) -> int:
-    from checks.pipeline.predictions import write_predictions
+    from plasticity.checks.pipeline.predictions import write_predictions
 
     return write_predictions(ctx.out)
 
 
 def _stage_landscape(ctx: StageContext) -> int:
-    from checks.landscape.run import check_landscape
+    from plasticity.checks.landscape.run import check_landscape
 
     with contextlib.ExitStack() as stack:
         hessian = stack.enter_context(importlib.resources.as_file(EXAMPLES / _HESSIAN))
@@ -100,7 +100,7 @@ def landscape_command() -> str:
     The example files are named relative to the directory holding the ``checks`` package
     (the repository root in a checkout).
     """
-    import checks
+    from plasticity import checks
 
     root = Path(checks.__file__).resolve().parent.parent
 

@@ -8,16 +8,17 @@ viewed: figures are embedded as base64 PNG data URIs, and KaTeX (vendored under
 A missing or unreadable input becomes a visible notice in its section, never a crash, so
 the report always shows what did and did not run.
 
-The page is assembled in :mod:`checks.report.page` from the sections in
-:mod:`checks.report.sections` and :mod:`checks.report.landscape`, the run and provenance in
-:mod:`checks.report.provenance`, shared HTML helpers in :mod:`checks.report.markup`, and the
-inlined KaTeX and figures in :mod:`checks.report.assets`.
+The page is assembled in :mod:`plasticity.checks.report.page` from the sections in
+:mod:`plasticity.checks.report.sections` and :mod:`plasticity.checks.report.landscape`, the run and
+provenance in :mod:`plasticity.checks.report.provenance`, shared HTML helpers in
+:mod:`plasticity.checks.report.markup`, and the
+inlined KaTeX and figures in :mod:`plasticity.checks.report.assets`.
 """
 
-from checks.report.assets import KATEX_DIR, katex_css, katex_js, png_data_uri
-from checks.report.page import build_report, main, write_report
-from checks.report.provenance import StageRecord, collect_provenance, stages_from_manifest
-from checks.report.sections import FIGURES, derivations_document, figure_caption
+from plasticity.checks.report.assets import KATEX_DIR, katex_css, katex_js, png_data_uri
+from plasticity.checks.report.page import build_report, main, write_report
+from plasticity.checks.report.provenance import StageRecord, collect_provenance, stages_from_manifest
+from plasticity.checks.report.sections import FIGURES, derivations_document, figure_caption
 
 __all__ = [
     "FIGURES",

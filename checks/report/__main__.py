@@ -1,7 +1,7 @@
-"""``python -m checks.report DIR``: rebuild DIR/report.html from the files already in DIR."""
+"""``python -m plasticity.checks.report DIR``: rebuild DIR/report.html from the files already in DIR."""
 
 import sys
 
-from checks.report import main
+from plasticity.checks.report import main
 
 sys.exit(main())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from checks.report.markup import _e, _fmt, _load, _notice, _num_class, _opening, _pill, _section
+from plasticity.checks.report.markup import _e, _fmt, _load, _notice, _num_class, _opening, _pill, _section
 
 # --------------------------------------------------------------------------- landscape
 

@@ -1,5 +1,5 @@
 """The page shell: stylesheet, ready-script, :func:`build_report`, :func:`write_report` and
-the ``python -m checks.report DIR`` entry point."""
+the ``python -m plasticity.checks.report DIR`` entry point."""
 
 from __future__ import annotations
 
@@ -8,23 +8,23 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from checks.report.assets import katex_css, katex_js
-from checks.report.landscape import _section_landscape
-from checks.report.markup import _e, _read_json
-from checks.report.provenance import (
+from plasticity.checks.report.assets import katex_css, katex_js
+from plasticity.checks.report.landscape import _section_landscape
+from plasticity.checks.report.markup import _e, _read_json
+from plasticity.checks.report.provenance import (
     StageRecord,
     _footer,
     _section_run,
     collect_provenance,
     stages_from_manifest,
 )
-from checks.report.sections import (
+from plasticity.checks.report.sections import (
     _section_claims,
     _section_derivations,
     _section_figures,
     _section_predictions,
 )
-from numerics.files import atomic_write_text
+from plasticity.numerics.files import atomic_write_text
 
 # --------------------------------------------------------------------------- page
 
@@ -220,10 +220,13 @@ def write_report(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m checks.report DIR``: rebuild DIR/report.html from the files already in DIR."""
+    """``python -m plasticity.checks.report DIR``: rebuild DIR/report.html from the files already in DIR."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1 or not Path(args[0]).is_dir():
-        print("usage: python -m checks.report DIR   (DIR: an output directory of plasticity reproduce)")
+        print(
+            "usage: python -m plasticity.checks.report DIR"
+            "   (DIR: an output directory of plasticity reproduce)"
+        )
         return 2
     out_dir = Path(args[0])
     try:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from checks.report.assets import KATEX_DIR
-from checks.report.markup import STATUS_CLASS, _e, _opening, _pill, _read_json, _seconds
+from plasticity.checks.report.assets import KATEX_DIR
+from plasticity.checks.report.markup import STATUS_CLASS, _e, _opening, _pill, _read_json, _seconds
 
 
 @dataclass(frozen=True)

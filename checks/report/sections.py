@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from checks.report.assets import png_data_uri
-from checks.report.markup import (
+from plasticity.checks.report.assets import png_data_uri
+from plasticity.checks.report.markup import (
     VERDICT_CLASS,
     _e,
     _fmt,
@@ -54,13 +54,12 @@ FIGURES: tuple[tuple[str, str, str], ...] = (
 def derivations_document(results: Iterable[Any]) -> dict[str, Any]:
     """The derived results as JSON-ready data (LaTeX strings) for the report.
 
-    ``results`` are :class:`derivations.core.Result` objects, in document order; every
+    ``results`` are :class:`plasticity.derivations.core.Result` objects, in document order; every
     expression is rendered by :func:`derivations.render.to_latex` (SymPy's printer with the
     closed forms' symbols given their math names, as in derivations.md), never retyped.
     """
     import sympy as sp
-
-    from derivations.render import to_latex
+    from plasticity.derivations.render import to_latex
 
     def tex(expr: Any) -> str | None:
         if expr is None or expr is sp.true:

@@ -22,24 +22,24 @@ Modules, one idea each:
   bootstrap counts (``_Draws``, :data:`DRAW_BLOCK`), :func:`compensation_gammas`.
 - :mod:`~numerics.dynamics.kernels` — the float32 step kernels (nonlinear and linear networks).
 - :mod:`~numerics.dynamics.measure` — float64 :func:`measure_q`, :func:`batched_loss_grad`,
-  :func:`batched_hvp` (all through :class:`numerics.networks.BatchPass`), the window summary
+  :func:`batched_hvp` (all through :class:`plasticity.numerics.networks.BatchPass`), the window summary
   and :func:`predicted_ratio`.
 - :mod:`~numerics.dynamics.engine` — :class:`State`, :func:`init_state`, :func:`advance`
   (staged runs; returns a :class:`Segment`), :func:`simulate` → :class:`SimResult` (``loss``,
   ``steady_loss``, ``grad_norm``, ``Q_c``, ``Q_eps``, ``settled``, ``relative_drift``,
   ``steps_run``, ``weights``, ``tracked``, ``c_norm`` and ``predicted_ratio`` =
-  √(Q[Δε]/Q[Δc]) through ``derivations.closed_forms``).
+  √(Q[Δε]/Q[Δc]) through ``plasticity.derivations.closed_forms``).
 - :mod:`~numerics.dynamics.reference` — :func:`simulate_reference`, the straightforward
   per-network, per-step loop on the same draws (ground truth and the benchmark's baseline).
 - :mod:`~numerics.dynamics.threads` — :func:`blas_single_threaded`.
 
-Layouts: weights are packed row-major per layer (``numerics.networks.pack``), inputs (B, i, P),
+Layouts: weights are packed row-major per layer (``plasticity.numerics.networks.pack``), inputs (B, i, P),
 targets (B, o, P).
 """
 
-from numerics.dynamics.config import Protocol, Runs
-from numerics.dynamics.draws import DRAW_BLOCK, _Draws, compensation_gammas, run_generator
-from numerics.dynamics.engine import (
+from plasticity.numerics.dynamics.config import Protocol, Runs
+from plasticity.numerics.dynamics.draws import DRAW_BLOCK, _Draws, compensation_gammas, run_generator
+from plasticity.numerics.dynamics.engine import (
     CHUNK,
     LINEAR_CHUNK_FACTOR,
     Segment,
@@ -49,9 +49,9 @@ from numerics.dynamics.engine import (
     init_state,
     simulate,
 )
-from numerics.dynamics.measure import batched_hvp, batched_loss_grad, measure_q, predicted_ratio
-from numerics.dynamics.reference import simulate_reference
-from numerics.dynamics.threads import blas_single_threaded
+from plasticity.numerics.dynamics.measure import batched_hvp, batched_loss_grad, measure_q, predicted_ratio
+from plasticity.numerics.dynamics.reference import simulate_reference
+from plasticity.numerics.dynamics.threads import blas_single_threaded
 
 __all__ = [
     "CHUNK",

@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from numerics.networks import Architecture
+from plasticity.numerics.networks import Architecture
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Run ``k`` of a sweep owns the generator ``PCG64(SeedSequence(seed, spawn_key=(k,)))`` and
 draws, in order, the teacher (Xavier uniform), the scalar z of the student's start, its P
-inputs (both in :func:`numerics.dynamics.engine.init_state`), then per block of
+inputs (both in :func:`plasticity.numerics.dynamics.engine.init_state`), then per block of
 :data:`DRAW_BLOCK` steps its ν, ξ and bootstrap indices (:class:`_Draws`).  Also the step
 sizes γ₁, γ₂ of the compensation (:func:`compensation_gammas`).
 """
@@ -21,8 +21,8 @@ def run_generator(seed: int, run_id: int) -> np.random.Generator:
 
 
 def compensation_gammas(magnitude: np.ndarray, noise_to_signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """γ₁, γ₂ from ‖Δc‖ and γ₂/γ₁ through ``numerics.rules.gammas``, broadcast to the runs."""
-    from numerics.rules import gammas
+    """γ₁, γ₂ from ‖Δc‖ and γ₂/γ₁ through ``plasticity.numerics.rules.gammas``, broadcast to the runs."""
+    from plasticity.numerics.rules import gammas
 
     nts = np.asarray(noise_to_signal, dtype=np.float64)
     g1, g2 = gammas(np.asarray(magnitude, dtype=np.float64), nts)

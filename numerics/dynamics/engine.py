@@ -2,7 +2,7 @@
 
 Weights (B, N) and inputs (B, i, P) of all networks are stacked, and each step does one batched
 matrix product per layer for all networks (the float32 kernels of
-:mod:`numerics.dynamics.kernels`), with float64 accumulation of norms.  One step of network
+:mod:`plasticity.numerics.dynamics.kernels`), with float64 accumulation of norms.  One step of network
 ``b`` is
 
     w ← w − γ₁ ĝ + γ₂ ν̂ + ‖Δε‖ ξ̂,     γ₁, γ₂ = numerics.rules.gammas(ratio·‖Δε‖, 1/noise_to_signal)
@@ -21,14 +21,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-
-from numerics import networks
-from numerics.dynamics.config import Protocol, Runs
-from numerics.dynamics.draws import DRAW_BLOCK, _Draws, compensation_gammas, run_generator
-from numerics.dynamics.kernels import Work, linear_loss_grad, linear_moments, nonlinear_loss_grad
-from numerics.dynamics.measure import measure_q, predicted_ratio, realised_c_norm, window_stats
-from numerics.dynamics.threads import blas_single_threaded
-from numerics.networks import Architecture
+from plasticity.numerics import networks
+from plasticity.numerics.dynamics.config import Protocol, Runs
+from plasticity.numerics.dynamics.draws import DRAW_BLOCK, _Draws, compensation_gammas, run_generator
+from plasticity.numerics.dynamics.kernels import Work, linear_loss_grad, linear_moments, nonlinear_loss_grad
+from plasticity.numerics.dynamics.measure import measure_q, predicted_ratio, realised_c_norm, window_stats
+from plasticity.numerics.dynamics.threads import blas_single_threaded
+from plasticity.numerics.networks import Architecture
 
 #: networks per inner work chunk: keeps one layer's activations (chunk × 20 × 1000 float32) in L2
 CHUNK = 24
@@ -345,7 +344,7 @@ def simulate(
 
 
 def _finish(state: State, seg: Segment, protocol: Protocol, workers: int, chunk: int) -> SimResult:
-    from numerics.steady import settled_test
+    from plasticity.numerics.steady import settled_test
 
     b = len(state.runs)
     nset = protocol.settle_steps // protocol.record_every

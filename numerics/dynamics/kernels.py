@@ -1,6 +1,6 @@
 """The float32 step kernels: batch error and gradient of one step for a chunk of networks.
 
-A fast-path specialisation of the exact float64 maths in :class:`numerics.networks.BatchPass`
+A fast-path specialisation of the exact float64 maths in :class:`plasticity.numerics.networks.BatchPass`
 (tested against it to float32 rounding).  Hidden layers are held as t = tanh(a/2)
 (σ = (1 + t)/2), which is exact and saves passes over the largest arrays.  The linear network
 (no hidden layer, zero biases) needs no forward pass at all: its residual is (W − W_T) x, so
@@ -12,8 +12,7 @@ block's counts with the precomputed distinct entries of x_s x_sᵀ (``State.mome
 from __future__ import annotations
 
 import numpy as np
-
-from numerics.networks import Architecture
+from plasticity.numerics.networks import Architecture
 
 
 class Work:

@@ -1,7 +1,7 @@
 """Float64 measurements on the engine's networks: Q[v] = vᵀ∇²F v/‖v‖², ‖∇F‖, the realised
 ‖Δc‖, and their summary over the steady-state window.
 
-All exact maths comes from :class:`numerics.networks.BatchPass` (networks stacked along the
+All exact maths comes from :class:`plasticity.numerics.networks.BatchPass` (networks stacked along the
 first axis, inputs (B, i, P) as the engine stores them).
 """
 
@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from numerics.networks import Architecture, BatchPass
+from plasticity.numerics.networks import Architecture, BatchPass
 
 if TYPE_CHECKING:
-    from numerics.dynamics.config import Protocol
-    from numerics.dynamics.engine import Segment, State
+    from plasticity.numerics.dynamics.config import Protocol
+    from plasticity.numerics.dynamics.engine import Segment, State
 
 
 def batched_loss_grad(
@@ -80,7 +79,7 @@ def realised_c_norm(
 def predicted_ratio(Q_eps: np.ndarray, Q_c: np.ndarray) -> np.ndarray:
     """eq9a's optimal ratio ‖Δc‖/‖Δε‖ for measured Q values; NaN where eq9a does not apply
     (``closed_forms.applies``: both Q finite and positive)."""
-    from derivations import closed_forms
+    from plasticity.derivations import closed_forms
 
     return closed_forms.where_applies("steady_state_ratio", Q_eps, Q_c)
 

@@ -1,7 +1,7 @@
 """The reference path: a straightforward Python loop over networks and steps, plain 2-D numpy.
 
 An independent ground truth for the batched engine, kept deliberately simple and separate from
-:mod:`numerics.dynamics.kernels`: it consumes the same random draws (same seed → same
+:mod:`plasticity.numerics.dynamics.kernels`: it consumes the same random draws (same seed → same
 trajectories to float32 rounding) and is the baseline of the benchmark's batching speed-up.
 It computes σ directly as 1/2 + tanh(a/2)/2, the gradient by plain backpropagation per network.
 """
@@ -11,14 +11,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-
-from numerics import networks
-from numerics.dynamics.config import Protocol, Runs
-from numerics.dynamics.draws import DRAW_BLOCK, compensation_gammas
-from numerics.dynamics.engine import CHUNK, Segment, SimResult, State, _finish, init_state, resolve_arch
-from numerics.dynamics.measure import measure_q, realised_c_norm
-from numerics.dynamics.threads import blas_single_threaded
-from numerics.networks import Architecture
+from plasticity.numerics import networks
+from plasticity.numerics.dynamics.config import Protocol, Runs
+from plasticity.numerics.dynamics.draws import DRAW_BLOCK, compensation_gammas
+from plasticity.numerics.dynamics.engine import (
+    CHUNK,
+    Segment,
+    SimResult,
+    State,
+    _finish,
+    init_state,
+    resolve_arch,
+)
+from plasticity.numerics.dynamics.measure import measure_q, realised_c_norm
+from plasticity.numerics.dynamics.threads import blas_single_threaded
+from plasticity.numerics.networks import Architecture
 
 
 def simulate_reference(
