@@ -37,7 +37,7 @@ from plasticity.checks.claims.registry import (
     search_counterexample,
 )
 
-# the checks register themselves on import; this order is the claims' document order
+# the checks register themselves on import (their order is set by ORDER below)
 # isort: off
 from plasticity.checks.claims import closed_forms  # noqa: E402
 from plasticity.checks.claims import inequalities  # noqa: E402
@@ -47,6 +47,49 @@ from plasticity.checks.claims import product  # noqa: E402
 from plasticity.checks.claims import machinery  # noqa: E402
 from plasticity.checks.claims import simulation  # noqa: E402
 # isort: on
+
+#: the claims in document order: closed forms against the raw model, inequalities, expected
+#: counterexamples, the product's numerics, the verifier's own machinery, then simulations
+ORDER: tuple[str, ...] = (
+    "eq8_monte_carlo",
+    "var_dF_monte_carlo",
+    "eq6_numeric_minimum",
+    "eq9a_steady_state",
+    "eq10_learning_raises",
+    "eq12_isotropic_Q",
+    "eq13_quadratic_gradient",
+    "eq14_equal_projections",
+    "ordering_condition",
+    "newton_independent",
+    "zeroth_order",
+    "noisy_interpolation",
+    "noisy_large_n",
+    "counterexample_flat_projections",
+    "counterexample_indefinite",
+    "counterexample_beyond_pairwise",
+    "lyapunov_exact",
+    "curvature_numerics",
+    "rules_numerics",
+    "landscapes_numerics",
+    "experiment_protocol",
+    "network_curvature",
+    "verdict_machinery",
+    "bootstrap_resamples",
+    "steady_state_detection",
+    "sim_quadratic_theory",
+    "sim_network_theory",
+    "confined_fluctuations",
+    "sim_confined_fluctuations",
+    "sim_network_noise",
+)
+if set(ORDER) != set(CLAIMS) or len(ORDER) != len(CLAIMS):
+    raise RuntimeError(
+        f"claims registered but not in ORDER: {sorted(set(CLAIMS) - set(ORDER))}; "
+        f"in ORDER but not registered: {sorted(set(ORDER) - set(CLAIMS))}"
+    )
+_ordered = {claim_id: CLAIMS[claim_id] for claim_id in ORDER}
+CLAIMS.clear()
+CLAIMS.update(_ordered)
 
 from plasticity.checks.claims.simulation import (  # noqa: E402
     NETWORK_CONFINED_RATIOS,
@@ -69,6 +112,7 @@ __all__ = [
     "NETWORK_NOISY_RATIOS",
     "NETWORK_RATIOS",
     "NETWORK_SEED",
+    "ORDER",
     "VERDICTS",
     "Z_MC",
     "Claim",

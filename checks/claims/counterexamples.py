@@ -13,6 +13,11 @@ from plasticity.checks.profiles import Profile
 # --------------------------------------------------------------------------- expected counterexamples
 
 
+def _values(state: cs.QuadraticState) -> tuple[float, float]:
+    """(Q[∇F], Tr/N) of a quadratic state: the two sides every claim here compares."""
+    return _gradient_Q(state), state.hessian.trace_over_n
+
+
 @claim(
     "counterexample_flat_projections",
     "Q[∇F] ≥ Tr/N is not universal: with w − w* biased towards flat directions Q[∇F] < Tr/N "
@@ -24,17 +29,14 @@ from plasticity.checks.profiles import Profile
 def _cex_flat(profile: Profile) -> Outcome:
     strategy = cs.quadratic_states(cs.dimensions(2, profile.max_dim), bias="flat")
 
-    def values(state: cs.QuadraticState) -> tuple[float, float]:
-        return _gradient_Q(state), state.hessian.trace_over_n
-
     def margin(state: cs.QuadraticState) -> float:
         # relative slack of Q[∇F] ≥ Tr/N plus its rounding allowance: < 0 exactly when
         # Q[∇F] < Tr/N·(1 − 100·N·κ·ε), i.e. decidedly below
-        q, tr_n = values(state)
+        q, tr_n = _values(state)
         return (q - tr_n) / tr_n + _rounding_tol(state.hessian.n, _cond(state.hessian.eigvals))
 
     def describe(state: cs.QuadraticState) -> dict[str, Any]:
-        q, tr_n = values(state)
+        q, tr_n = _values(state)
         return {
             "eigvals": state.hessian.eigvals,
             "c": state.c,
@@ -65,21 +67,18 @@ def _cex_flat(profile: Profile) -> Outcome:
 def _cex_indefinite(profile: Profile) -> Outcome:
     strategy = cs.quadratic_states(cs.dimensions(2, profile.max_dim), kind="indefinite", bias="random")
 
-    def values(state: cs.QuadraticState) -> tuple[float, float]:
-        return _gradient_Q(state), state.hessian.trace_over_n
-
     def margin(state: cs.QuadraticState) -> float:
         # eq9a needs Q[∇F] > 0 and Tr/N > 0.  Both are computed with an absolute rounding error
         # up to 100·N·κ·ε·max|λ|, so a value within that of 0 cannot tell "= 0" from "> 0": it
         # is undecided, and no counterexample.  The margin, min(Q[∇F], Tr/N)/max|λ| plus that
         # allowance, is < 0 exactly when one of them is decidedly negative.
-        q, tr_n = values(state)
+        q, tr_n = _values(state)
         lam = state.hessian.eigvals
         scale = float(np.abs(lam).max())
         return min(q, tr_n) / scale + _rounding_tol(state.hessian.n, _cond(lam))
 
     def describe(state: cs.QuadraticState) -> dict[str, Any]:
-        q, tr_n = values(state)
+        q, tr_n = _values(state)
         try:
             value = _f(cf("steady_state_ratio")(tr_n, q))
             refused = None
@@ -119,17 +118,14 @@ def _cex_indefinite(profile: Profile) -> Outcome:
 def _cex_beyond_pairwise(profile: Profile) -> Outcome:
     strategy = cs.quadratic_states(cs.dimensions(2, profile.max_dim), kind="beyond pairwise", bias="equal")
 
-    def values(state: cs.QuadraticState) -> tuple[float, float]:
-        return _gradient_Q(state), state.hessian.trace_over_n
-
     def margin(state: cs.QuadraticState) -> float:
         # the eq14 claim's own margin (relative to max|λ|, with its rounding allowance)
-        q, tr_n = values(state)
+        q, tr_n = _values(state)
         lam = state.hessian.eigvals
         return (q - tr_n) / float(np.abs(lam).max()) + _rounding_tol(state.hessian.n, _cond(lam))
 
     def describe(state: cs.QuadraticState) -> dict[str, Any]:
-        q, tr_n = values(state)
+        q, tr_n = _values(state)
         lam = state.hessian.eigvals
         return {
             "eigvals": lam,
