@@ -71,3 +71,38 @@ def test_counterexamples_are_exact_rationals() -> None:
     assert "19/20" in text and "17/18" in text
     stmt = get("si_steady_positivity").statement
     assert isinstance(stmt, sp.And)
+
+
+# --------------------------------------------------------------------------- the verify claims
+
+CLAIM_OF = {
+    "si_steady_positivity": "steady_positivity_minimiser",
+    "si_independent_mean": "independent_orientation_monte_carlo",
+    "si_linear_beeline": "linear_beeline_newton",
+}
+
+
+@pytest.mark.parametrize("rid", IDS)
+def test_derivation_verified_and_its_claim_holds_under_ci(rid: str) -> None:
+    from checks.claims import get_claim
+
+    assert get(rid).verified
+    c = get_claim(CLAIM_OF[rid])
+    assert any("ground truth" in text for text in c.conditions)
+    v = c.check("ci")
+    assert v.verdict == c.expected, v.to_json()
+    assert v.worst_margin is not None and v.worst_margin >= 0
+
+
+def test_no_minimiser_ground_truth_rejects_a_finite_minimiser() -> None:
+    # the numeric ladder must be able to fail: with Q[Δc] > 0 the minimiser −g/Q is finite
+    from checks.claims.derived import _ExplicitStep, no_minimiser_margin
+
+    H = np.diag([1.0, 3.0])
+    x = np.array([1.0, 1.0])
+    chat = np.array([-1.0, 0.0])  # ∇F·ĉ = −1, Q[Δc] = 1: minimiser at ‖Δc‖ = 1
+    margin, found, _ = no_minimiser_margin(_ExplicitStep(H, x, chat), 1.0, 1e-12)
+    assert margin < 0 and found[-1] == pytest.approx(1.0, rel=1e-6)
+    Hn = np.diag([-1.0, 3.0])  # Tr > 0, Q[Δc] = −1 along ĉ: no minimiser
+    margin_n, found_n, values_n = no_minimiser_margin(_ExplicitStep(Hn, x, np.array([1.0, 0.0])), 1.0, 1e-12)
+    assert margin_n >= 0 and np.all(np.diff(values_n) < 0)

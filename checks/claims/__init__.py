@@ -46,6 +46,7 @@ from checks.claims import stationary  # noqa: E402
 from checks.claims import product  # noqa: E402
 from checks.claims import machinery  # noqa: E402
 from checks.claims import simulation  # noqa: E402
+from checks.claims import derived  # noqa: E402
 # isort: on
 
 from checks.claims.simulation import (  # noqa: E402
@@ -80,6 +81,7 @@ __all__ = [
     "claim",
     "closed_forms",
     "counterexamples",
+    "derived",
     "get_claim",
     "holds",
     "ids",
