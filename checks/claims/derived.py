@@ -38,9 +38,11 @@ class _ExplicitStep:
         self.F0 = self.F(x)
 
     def F(self, v: np.ndarray) -> float:
+        """F at displacement v = w − w*: ½vᵀHv."""
         return 0.5 * float(v @ self.H @ v)
 
     def expected_dF(self, s: float, e: float) -> float:
+        """E over Δε of F after the step s·ĉ and a fluctuation of size e, minus F before."""
         return self.F(self.x + s * self.chat) - self.F0 + 0.5 * e * e * self.trace_over_n
 
     def argmin(self, e: float) -> tuple[float, float]:
