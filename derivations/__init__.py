@@ -19,6 +19,7 @@ MODULE_NAMES: tuple[str, ...] = (
     #               si_positivity, lemma_average_case
     "summary",  # table2
     "variance",  # var_dF
+    "supplement",  # si_steady_positivity, si_independent_mean, si_linear_beeline
 )
 
 

@@ -45,12 +45,18 @@ SIGNATURES: dict[str, tuple[str, tuple[str, ...]]] = {
     "Q_gradient_equal_projections": ("eq14", ("lam",)),
     # si_mean_hessian: Q[∇F] = Σλ d² / Σ d²
     "Q_gradient_mean_hessian": ("si_mean_hessian", ("lam", "d")),
+    # si_independent_mean: Var Q[∇F] for a uniformly oriented ∇F: 2(Tr(H²)/N − (Tr H/N)²)/(N+2)
+    "Q_independent_variance": ("si_independent_mean", ("trace_H", "trace_H2", "n")),
+    # si_linear_beeline: quadratic loss, Newton step = w* − w: Q[Δc] = Σλc²/Σc²
+    "Q_newton_linear": ("si_linear_beeline", ("lam", "c")),
     # si_newton: M independent of H, equal projections: Σλ⁻¹ / Σλ⁻²
     "Q_newton_independent": ("si_newton", ("lam",)),
     # si_noisy: ratio of expectations (a²Q̃ + b²Qν)/(a² + b²), a=‖Δc̃‖, b=‖ν‖
     "Q_noisy_expected": ("si_noisy", ("tilde_norm", "nu_norm", "Q_tilde", "Q_nu")),
     # si_zeroth_order: E[Q[Δc]] = Tr(H)/N
     "expected_Q_zeroth_order": ("si_zeroth_order", ("trace_H", "n")),
+    # si_steady_positivity: steady state at the optimum: Q[Δc] = (∇F·Δĉ)²/(‖Δε‖²Q[Δε])
+    "steady_state_Q_c": ("si_steady_positivity", ("grad_dot_chat", "eps_norm", "Q_eps")),
     # var_dF: Var ΔF for Δε uniform on the sphere
     "var_dF": ("var_dF", ("eps_norm", "a_norm", "trace_H", "trace_H2", "n")),
 }

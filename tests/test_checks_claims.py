@@ -235,6 +235,17 @@ MUTATIONS = [
     ("Q_newton_independent", lambda f, lam: 1.1 * f(lam), "newton_independent"),
     ("Q_noisy_expected", lambda f, a, b, qt, qn: f(np.sqrt(a), np.sqrt(b), qt, qn), "noisy_interpolation"),
     ("expected_Q_zeroth_order", lambda f, tr, n: 1.1 * f(tr, n), "zeroth_order"),
+    # the derived SI results: a wrong steady-state Q[Δc], a variance with N for N+2 or scaled, and
+    # the Newton curvature replaced by a gradient-like weighting
+    ("steady_state_Q_c", lambda f, g, e, qe: 1.1 * f(g, e, qe), "steady_positivity_minimiser"),
+    ("Q_independent_variance", lambda f, t, t2, n: 1.5 * f(t, t2, n), "independent_orientation_monte_carlo"),
+    (
+        "Q_independent_variance",
+        lambda f, t, t2, n: f(t, t2, n) * (n + 2) / n,
+        "independent_orientation_monte_carlo",
+    ),
+    ("Q_newton_linear", lambda f, lam, c: f(lam, c * np.sqrt(lam)), "linear_beeline_newton"),
+    ("Q_newton_linear", lambda f, lam, c: 1.05 * f(lam, c), "linear_beeline_newton"),
     # eq5 with the square dropped from ‖v‖² (only visible on vectors of non-unit norm)
     ("curvature_Q", lambda f, vhv, vn: f(vhv, vn) * vn, "eq13_quadratic_gradient"),
     # the simulations: eq8's ½ on the fluctuation term doubled breaks the steady-state balance

@@ -46,6 +46,7 @@ from plasticity.checks.claims import stationary  # noqa: E402
 from plasticity.checks.claims import product  # noqa: E402
 from plasticity.checks.claims import machinery  # noqa: E402
 from plasticity.checks.claims import simulation  # noqa: E402
+from plasticity.checks.claims import derived  # noqa: E402
 # isort: on
 
 #: the claims in document order: closed forms against the raw model, inequalities, expected
@@ -81,6 +82,9 @@ ORDER: tuple[str, ...] = (
     "confined_fluctuations",
     "sim_confined_fluctuations",
     "sim_network_noise",
+    "steady_positivity_minimiser",
+    "independent_orientation_monte_carlo",
+    "linear_beeline_newton",
 )
 if set(ORDER) != set(CLAIMS) or len(ORDER) != len(CLAIMS):
     raise RuntimeError(
@@ -124,6 +128,7 @@ __all__ = [
     "claim",
     "closed_forms",
     "counterexamples",
+    "derived",
     "get_claim",
     "holds",
     "ids",
