@@ -5,7 +5,7 @@ matrix product per layer for all networks (the float32 kernels of
 :mod:`plasticity.numerics.dynamics.kernels`), with float64 accumulation of norms.  One step of network
 ``b`` is
 
-    w ← w − γ₁ ĝ + γ₂ ν̂ + ‖Δε‖ ξ̂,     γ₁, γ₂ = numerics.rules.gammas(ratio·‖Δε‖, 1/noise_to_signal)
+    w ← w − γ₁ ĝ + γ₂ ν̂ + ‖Δε‖ ξ̂,     γ₁, γ₂ = numerics.rules.gammas(ratio·‖Δε‖, noise_to_signal)
 
 with ĝ the direction of the gradient of the bootstrap-batch task error and fresh standard-normal
 ν, ξ (norms over all matrix entries together).  Bootstrap batches (P indices drawn with
