@@ -77,7 +77,11 @@ def _check_mc_dF(
     "eq8_monte_carlo",
     "The sampled mean of ΔF over isotropic fluctuations Δε matches eq8's E[ΔF] "
     "(with E[Q[Δε]] = Tr/N from eq12)",
-    conditions=("quadratic F (second-order expansion exact)", "Δε uniform on the sphere of radius ‖Δε‖"),
+    conditions=(
+        "quadratic F (second-order expansion exact)",
+        "Δε uniform on the sphere of radius ‖Δε‖",
+        "ground truth: ΔF of the explicit quadratic step, sampled (Monte Carlo)",
+    ),
     tags=("closed form", "monte carlo"),
 )
 def _eq8_monte_carlo(profile: Profile) -> Outcome:
@@ -107,7 +111,11 @@ def _eq8_monte_carlo(profile: Profile) -> Outcome:
 @claim(
     "var_dF_monte_carlo",
     "The sampled variance of ΔF over isotropic fluctuations matches the derived var_dF",
-    conditions=("quadratic F", "Δε uniform on the sphere of radius ‖Δε‖"),
+    conditions=(
+        "quadratic F",
+        "Δε uniform on the sphere of radius ‖Δε‖",
+        "ground truth: the sample variance of the explicit quadratic step's ΔF",
+    ),
     tags=("closed form", "monte carlo"),
 )
 def _var_dF_monte_carlo(profile: Profile) -> Outcome:

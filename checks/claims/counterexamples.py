@@ -22,7 +22,11 @@ def _values(state: cs.QuadraticState) -> tuple[float, float]:
     "counterexample_flat_projections",
     "Q[∇F] ≥ Tr/N is not universal: with w − w* biased towards flat directions Q[∇F] < Tr/N "
     "and gradient compensation should outcompete fluctuations",
-    conditions=("quadratic F, ∇²F ≻ 0", "projections biased to flat eigen-directions"),
+    conditions=(
+        "quadratic F, ∇²F ≻ 0",
+        "projections biased to flat eigen-directions",
+        "ground truth: the Rayleigh quotient of the explicit H",
+    ),
     expected="counterexample expected",
     tags=("counterexample",),
 )
@@ -60,7 +64,7 @@ def _cex_flat(profile: Profile) -> Outcome:
     "Eq 9 does not apply everywhere: at a state with an indefinite Hessian Q[∇F] or Tr/N can be "
     "negative (decidedly, beyond rounding), and the closed form refuses it (its conditions "
     "Q[Δc] > 0, Q[Δε] > 0 are violated) instead of returning a number",
-    conditions=("∇²F indefinite",),
+    conditions=("∇²F indefinite", "ground truth: the Rayleigh quotient of the explicit H"),
     expected="counterexample expected",
     tags=("counterexample",),
 )
@@ -111,7 +115,11 @@ def _cex_indefinite(profile: Profile) -> Outcome:
     "counterexample_beyond_pairwise",
     "eq14's inequality Σλ³/Σλ² ≥ Tr/N needs λᵢ + λⱼ ≥ 0 for every pair: just outside that domain "
     "(one eigenvalue a little below −λ₂) equal projections can give Q[∇F] < Tr/N",
-    conditions=("equal projections cᵢ", "one pair with λᵢ + λⱼ < 0 (by at most half of λ₂)"),
+    conditions=(
+        "equal projections cᵢ",
+        "one pair with λᵢ + λⱼ < 0 (by at most half of λ₂)",
+        "ground truth: the Rayleigh quotient of the explicit H",
+    ),
     expected="counterexample expected",
     tags=("counterexample",),
 )

@@ -31,7 +31,8 @@ def _f(x: Any) -> float:
 
 
 def quad_Q(H: np.ndarray, V: np.ndarray) -> np.ndarray:
-    """Q[v] = vᵀHv/‖v‖² for rows of V, through the eq5 closed form (``curvature_Q``)."""
+    """Ground truth for Q in the claims: the Rayleigh quotient vᵀHv/‖v‖² of an explicitly built
+    H, for rows of V, through the eq5 closed form (``curvature_Q``, so a wrong eq5 shows)."""
     V = np.atleast_2d(V)
     vHv = np.einsum("ki,ij,kj->k", V, H, V)
     return np.asarray(cf("curvature_Q")(vHv, np.linalg.norm(V, axis=1)))

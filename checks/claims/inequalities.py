@@ -27,7 +27,10 @@ from plasticity.checks.profiles import Profile
 @claim(
     "eq12_isotropic_Q",
     "E[Q[Δε]] over isotropic directions is Tr(∇²F)/N (eq12)",
-    conditions=("Δε isotropic, independent of ∇²F",),
+    conditions=(
+        "Δε isotropic, independent of ∇²F",
+        "ground truth: Monte Carlo of vᵀHv/‖v‖² over isotropic directions on the explicit H",
+    ),
     tags=("closed form", "monte carlo"),
 )
 def _eq12_isotropic_Q(profile: Profile) -> Outcome:
@@ -55,7 +58,11 @@ def _eq12_isotropic_Q(profile: Profile) -> Outcome:
 @claim(
     "eq13_quadratic_gradient",
     "On a quadratic, Q[∇F] = Σλ³c² / Σλ²c² (eq13) for any projections c of w − w*",
-    conditions=("quadratic F", "∇F ≠ 0"),
+    conditions=(
+        "quadratic F",
+        "∇F ≠ 0",
+        "ground truth: the Rayleigh quotient of the explicit H at ∇F = H(w − w*)",
+    ),
     tags=("closed form",),
 )
 def _eq13(profile: Profile) -> Outcome:
@@ -158,7 +165,11 @@ def _ordering(profile: Profile) -> Outcome:
     "newton_independent",
     "Newton compensation Δc ∝ −(∇²F)⁻¹∇F with M independent of ∇²F (equal projections) has "
     "Q[Δc] = Σλ⁻¹/Σλ⁻² (si_newton) ≤ Tr/N: compensation should outcompete fluctuations",
-    conditions=("∇²F ≻ 0", "M independent of ∇²F: ∇F projects equally on its eigenvectors"),
+    conditions=(
+        "∇²F ≻ 0",
+        "M independent of ∇²F: ∇F projects equally on its eigenvectors",
+        "ground truth: numpy.linalg.solve and the Rayleigh quotient of the explicit H",
+    ),
     expected="holds under condition",
     tags=("inequality",),
 )
@@ -185,7 +196,10 @@ def _newton(profile: Profile) -> Outcome:
     "zeroth_order",
     "Zeroth-order (random-direction, REINFORCE-like) compensation has E[Q[Δc]] = Tr/N "
     "(si_zeroth_order), so its optimal ratio is 1",
-    conditions=("probe direction isotropic, independent of ∇²F",),
+    conditions=(
+        "probe direction isotropic, independent of ∇²F",
+        "ground truth: Monte Carlo of numerics.rules.zeroth_order's own steps on the explicit H",
+    ),
     tags=("closed form", "monte carlo"),
 )
 def _zeroth_order(profile: Profile) -> Outcome:
@@ -300,7 +314,12 @@ def _noisy_interpolation(profile: Profile) -> Outcome:
     "noisy_large_n",
     "The sampled mean E[Q[Δc]] of noisy gradient compensation approaches the ratio of "
     "expectations (si_noisy) as N grows",
-    conditions=("ν isotropic", "spectrum geomspace(0.01, 1, N), equal projections", "γ₂/γ₁ = 1"),
+    conditions=(
+        "ν isotropic",
+        "spectrum geomspace(0.01, 1, N), equal projections",
+        "γ₂/γ₁ = 1",
+        "ground truth: Monte Carlo of numerics.rules.noisy_gradient's own steps",
+    ),
     expected="holds under condition",
     tags=("monte carlo",),
 )
