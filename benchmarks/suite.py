@@ -8,7 +8,6 @@ shared machine are only indicative: the machine's load average is recorded with 
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import tempfile
@@ -21,6 +20,7 @@ import numpy as np
 from plasticity.benchmarks import curvature, machine, roofline, sweeps
 from plasticity.benchmarks.commands import time_command
 from plasticity.benchmarks.phases import profile_phases
+from plasticity.numerics.files import atomic_write_text, json_text
 
 #: the JSON keys every run writes (ARCHITECTURE.md); None marks a skipped part
 REQUIRED_KEYS = (
@@ -370,7 +370,7 @@ def bench(
     table = to_markdown(res)
     print(table)
     if json_path is not None:
-        json_path.write_text(json.dumps(res, indent=2, default=float) + "\n")
+        atomic_write_text(json_path, json_text(res, indent=2) + "\n")
     if markdown_path is not None:
-        markdown_path.write_text(table)
+        atomic_write_text(markdown_path, table)
     return 0
