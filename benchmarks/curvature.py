@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from plasticity.benchmarks.flops import flops_per_network_step
 from plasticity.benchmarks.timing import best_of, wall_time
 from plasticity.numerics import networks

@@ -7,6 +7,7 @@ other figure in the benchmark is compared with.
 from __future__ import annotations
 
 import numpy as np
+
 from plasticity.benchmarks.timing import best_of
 
 

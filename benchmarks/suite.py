@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from plasticity.benchmarks import curvature, machine, roofline, sweeps
 from plasticity.benchmarks.commands import time_command
 from plasticity.benchmarks.phases import profile_phases

@@ -19,6 +19,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+
 from plasticity.benchmarks.flops import flops_per_network_step
 from plasticity.benchmarks.timing import step_cost, wall_time
 from plasticity.numerics.networks import Architecture

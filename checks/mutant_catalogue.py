@@ -183,7 +183,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     # ------------------------------------------------------------------ numerics: landscapes
     Mutant(
         "quadratic_loss_no_half",
-        "numerics/landscapes.py",
+        "numerics/landscapes/quadratic.py",
         "return float(0.5 * d @ self._apply(d))",
         "return float(1.0 * d @ self._apply(d))",
         "coefficient",
@@ -191,7 +191,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     Mutant(
         "fd_hessian_diagonal",
-        "numerics/landscapes.py",
+        "numerics/landscapes/function.py",
         "H[i, i] = (fp[i] - 2 * f0 + fm[i]) / h[i] ** 2",
         "H[i, i] = (fp[i] - 2 * f0 + fm[i]) / (2 * h[i] ** 2)",
         "coefficient",

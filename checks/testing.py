@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+
 from plasticity.checks.landscape.analysis import analyse
 from plasticity.checks.landscape.spec import UserLandscape
 from plasticity.numerics.landscapes import Landscape

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sympy as sp
+
 from plasticity.derivations.core import Check, Condition
 
 # --------------------------------------------------------------------------- symbols

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 
 import numpy as np
+
 from plasticity.derivations.core import get
 
 #: public name -> (result id, argument names in order)

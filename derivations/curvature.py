@@ -11,6 +11,7 @@ separability of finite sums) and re-checked by full expansion at N = 2, 3, 4.
 from __future__ import annotations
 
 import sympy as sp
+
 from plasticity.derivations.arrays import (
     SMALL_N,
     N,

@@ -9,6 +9,7 @@ fluctuation).  Each closed form is produced by SymPy from the previous results, 
 from __future__ import annotations
 
 import sympy as sp
+
 from plasticity.derivations.core import Check, Condition, Result, Step, derivation, get
 
 __all__ = [

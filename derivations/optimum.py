@@ -9,6 +9,7 @@ learning), ``eq11`` (the main claim as a condition on Q) and ``app1`` (eq9a with
 from __future__ import annotations
 
 import sympy as sp
+
 from plasticity.derivations.core import Check, Condition, Result, Step, derivation, get
 from plasticity.derivations.expansion import E_Delta_F, is_zero
 

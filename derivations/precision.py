@@ -16,6 +16,7 @@ from typing import Any
 import mpmath
 import numpy as np
 import sympy as sp
+
 from plasticity.derivations.arrays import ArrayShapes
 from plasticity.derivations.core import Result, _sign_requirement, get
 

@@ -13,8 +13,9 @@ import re
 from collections.abc import Sequence
 
 import sympy as sp
-from plasticity.derivations.core import Result
 from sympy.printing.repr import ReprPrinter
+
+from plasticity.derivations.core import Result
 
 
 class _CanonicalReprPrinter(ReprPrinter):

@@ -8,6 +8,7 @@ every row is eq12's Tr/N (isotropic fluctuations).
 from __future__ import annotations
 
 import sympy as sp
+
 from plasticity.derivations.core import Check, Condition, Result, Step, derivation, get
 from plasticity.derivations.curvature import N, at_n, i, lam_pos, total
 

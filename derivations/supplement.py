@@ -11,6 +11,7 @@ Every closed form is produced by SymPy from eq8, eq9a, eq12 or the sphere's mome
 from __future__ import annotations
 
 import sympy as sp
+
 from plasticity.derivations.arrays import (
     N,
     _is_zero,

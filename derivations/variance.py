@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 
 import sympy as sp
+
 from plasticity.derivations.core import Check, Condition, Result, Step, derivation, get
 from plasticity.derivations.curvature import N, canonical, double_sum, i, j, total
 

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse.linalg as spla
+
 from plasticity.derivations import closed_forms
 from plasticity.numerics.landscapes import Landscape, _check_square_symmetric, check_directions, check_point
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
 from plasticity.numerics.dynamics import Protocol, Runs
 from plasticity.numerics.networks import architecture
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from plasticity.derivations import closed_forms
 from plasticity.numerics import rules as R
 from plasticity.numerics.curvature import Q_from_products

@@ -16,6 +16,7 @@ raises ``ValueError``.
 from __future__ import annotations
 
 import numpy as np
+
 from plasticity.numerics.landscapes import EPS, Landscape, Quadratic
 
 __all__ = ["fluctuation", "gammas", "gradient", "noisy_gradient", "zeroth_order", "newton", "beeline"]

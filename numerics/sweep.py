@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
 from plasticity.numerics.dynamics import Protocol, Runs, predicted_ratio, simulate
 from plasticity.numerics.experiments import SweepExperiment
 from plasticity.numerics.files import atomic_write_bytes

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from plasticity.benchmarks.commands import time_command
 from plasticity.benchmarks.flops import flops_per_network_step
 from plasticity.benchmarks.machine import machine_info

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 from hypothesis import strategies as st
+
 from plasticity.checks.claims import (
     CLAIMS,
     VERDICTS,
@@ -278,6 +279,7 @@ def test_mutated_eq8_symbolically_is_caught(monkeypatch: pytest.MonkeyPatch) -> 
     import dataclasses
 
     import sympy as sp
+
     from plasticity.derivations import closed_forms
     from plasticity.derivations.core import get
 

@@ -3,11 +3,12 @@ anything else is refused with a message naming the problem and nothing is execut
 
 from __future__ import annotations
 
-import plasticity.checks.landscape.expr as expr_module
 import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import plasticity.checks.landscape.expr as expr_module
 from plasticity.checks.landscape.expr import MAX_LENGTH, parse_expression, parse_variables
 
 x, y, z = sp.symbols("x y z", real=True)

@@ -4,6 +4,7 @@ source, and a closed-form chain rebuilt with a wrong coefficient turns verify re
 from __future__ import annotations
 
 import pytest
+
 from plasticity.checks.mutants import (
     CATALOGUE,
     KINDS,

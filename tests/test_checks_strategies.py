@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
+
 from plasticity.checks import strategies as cs
 
 FAST = settings(max_examples=30, deadline=None, derandomize=True, database=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from plasticity.checks.testing import ClaimCheck, claim_checks, parametrize_with_checks
 from plasticity.numerics.landscapes import Quadratic
 

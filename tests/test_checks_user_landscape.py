@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from plasticity.checks.landscape.diagnostics import check_at_point
 from plasticity.checks.landscape.spec import (
     from_expression,

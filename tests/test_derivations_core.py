@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
+
 from plasticity.derivations import closed_forms, core
 from plasticity.derivations.core import Check, Condition, Result
 

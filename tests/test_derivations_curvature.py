@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from plasticity.derivations import closed_forms as cf
 from plasticity.derivations import get
 from plasticity.derivations.precision import evaluate_mp

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from plasticity.derivations import closed_forms as cf
 from plasticity.derivations import get
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.optimize import brentq, minimize_scalar
+
 from plasticity.derivations import closed_forms as cf
 from plasticity.derivations import get
-from scipy.optimize import brentq, minimize_scalar
 
 # Brent's minimiser locates a smooth minimum to ~sqrt(machine eps) ≈ 1.5e-8 relative in s
 # (xtol default); the tests compare minimisers with rel 1e-6, two orders of magnitude above that.

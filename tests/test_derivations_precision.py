@@ -9,6 +9,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+
 from plasticity.derivations import get, ids
 from plasticity.derivations.precision import evaluate_mp
 

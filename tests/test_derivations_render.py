@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+
 from plasticity.derivations import get
 from plasticity.derivations.core import Check, Condition, Result, Step
 from plasticity.derivations.render import (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
+
 from plasticity.derivations import get
 from plasticity.derivations.curvature import N, array_numeric
 from plasticity.derivations.summary import T, delta, r

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
+
 from plasticity.derivations import closed_forms as cf
 from plasticity.derivations import get
 from plasticity.derivations.core import ORDER

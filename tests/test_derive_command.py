@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import plasticity.checks.derive as derive_lib
 import pytest
 import sympy as sp
+
+import plasticity.checks.derive as derive_lib
 from plasticity.checks.cli import main
 from plasticity.derivations import core
 from plasticity.derivations.core import Check, Result

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+
 from plasticity.checks.cli import main
 from plasticity.checks.pipeline import figures
 from plasticity.numerics.dynamics import Protocol

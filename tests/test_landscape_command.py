@@ -10,6 +10,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+
 from plasticity.checks.cli import main
 from plasticity.checks.landscape.analysis import NOISE_TO_SIGNAL, analyse
 from plasticity.checks.landscape.simulate import simulate_best_ratios

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from plasticity.numerics import curvature as cv
 from plasticity.numerics import networks as nw
 from plasticity.numerics.landscapes import NetworkLandscape, Quadratic

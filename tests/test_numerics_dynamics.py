@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from plasticity.numerics import dynamics as D
 from plasticity.numerics import networks
 
@@ -362,8 +363,9 @@ def test_c_norm_equals_the_applied_compensation(network: str) -> None:
 def test_blas_is_single_threaded_inside_the_engine_whatever_numpy_bundles() -> None:
     # numpy 1.26 and numpy 2 name their OpenBLAS differently; the pin must reach both, or a
     # sweep split over processes stops being bit-identical to the in-process one
-    from plasticity.numerics.dynamics import blas_single_threaded
     from threadpoolctl import threadpool_info
+
+    from plasticity.numerics.dynamics import blas_single_threaded
 
     before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
     assert before, "numpy loaded no BLAS that threadpoolctl can see"

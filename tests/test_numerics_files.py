@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from plasticity.numerics import files
 from plasticity.numerics.files import atomic_write_bytes, atomic_write_text
 
@@ -47,6 +48,7 @@ def test_one_json_convention_non_finite_is_null() -> None:
     import json
 
     import numpy as np
+
     from plasticity.numerics.files import json_text, jsonable
 
     x = {

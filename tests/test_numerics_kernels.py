@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from plasticity.numerics import networks
 from plasticity.numerics.dynamics import kernels
 from plasticity.numerics.networks import BatchPass

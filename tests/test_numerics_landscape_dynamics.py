@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from plasticity.derivations import closed_forms
 from plasticity.numerics import networks as nw
 from plasticity.numerics.curvature import Q, trace_over_n

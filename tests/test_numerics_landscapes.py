@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from plasticity.numerics import networks as nw
 from plasticity.numerics.landscapes import FunctionLandscape, Landscape, NetworkLandscape, Quadratic
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from plasticity.numerics import networks as nw
 
 EPS = np.finfo(np.float64).eps

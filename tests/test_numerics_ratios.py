@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+
 from plasticity.numerics.ratios import bootstrap_se, fixed_point, nanmean_rows, refined_minimiser
 
 R = np.array([0.1, 0.4, 0.7, 1.0])

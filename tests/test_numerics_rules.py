@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from plasticity.numerics import rules
 from plasticity.numerics.curvature import Q, trace_over_n
 from plasticity.numerics.landscapes import FunctionLandscape, Quadratic

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+
 from plasticity.numerics import sweep as S
 from plasticity.numerics.dynamics import Protocol
 from plasticity.numerics.experiments import EXPERIMENTS, SweepExperiment, experiment

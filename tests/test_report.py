@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+
 from plasticity.checks import report
 from plasticity.checks.pipeline.predictions import write_predictions
 from plasticity.checks.report import (

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from plasticity.checks.cli import main
 from plasticity.checks.pipeline import stages
 from plasticity.checks.pipeline.predictions import (

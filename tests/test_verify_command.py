@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from plasticity.checks.claims import CLAIMS
 from plasticity.checks.cli import main
 from plasticity.checks.verify import render_table, run_claims, to_json

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
+
 from plasticity.checks import strategies as cs
 from plasticity.checks.claims.helpers import EPS, Z_MC, _f, cf, quad_Q, sphere
 from plasticity.checks.claims.registry import Outcome, check_property, claim

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from plasticity.checks import strategies as cs
 from plasticity.checks.claims.helpers import _cond, _f, _gradient_Q, _rounding_tol, cf
 from plasticity.checks.claims.registry import Outcome, claim, search_counterexample

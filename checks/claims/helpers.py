@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
 from plasticity.checks import strategies as cs
 from plasticity.numerics.landscapes import EPS
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
+
 from plasticity.checks import strategies as cs
 from plasticity.checks.claims.helpers import (
     EPS,

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 from hypothesis import strategies as st
+
 from plasticity.checks.claims.helpers import within_rounding, within_standard_errors
 from plasticity.checks.claims.registry import Outcome, check_property, claim, holds
 from plasticity.checks.profiles import Profile

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
+
 from plasticity.checks import strategies as cs
 from plasticity.checks.claims.helpers import EPS, Z_MC, _cond, _rounding_tol, within_standard_errors
 from plasticity.checks.claims.registry import Outcome, check_property, claim, holds

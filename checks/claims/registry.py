@@ -16,6 +16,7 @@ from typing import Any
 from hypothesis import find, given, seed
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
+
 from plasticity.checks.profiles import Profile, get_profile, hypothesis_settings
 from plasticity.numerics.files import jsonable
 

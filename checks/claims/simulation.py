@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 import numpy as np
+
 from plasticity.checks import strategies as cs
 from plasticity.checks.claims.helpers import Z_MC, _f, cf, quad_Q, sphere
 from plasticity.checks.claims.registry import Outcome, claim, holds

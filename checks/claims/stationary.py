@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
+
 from plasticity.checks import strategies as cs
 from plasticity.checks.claims.helpers import Z_MC, _cond, _f, cf, within_rounding
 from plasticity.checks.claims.registry import Outcome, check_property, claim

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
 from plasticity.checks.landscape.diagnostics import check_at_point, gradient_error_bound
 from plasticity.checks.landscape.spec import UserLandscape
 from plasticity.checks.landscape.verdicts import LandscapeVerdict, landscape_verdicts

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from plasticity.checks.landscape.spec import UserLandscape
 from plasticity.numerics.landscapes import EPS, Landscape, check_point
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
+
 from plasticity.checks.landscape.analysis import LandscapeReport, analyse
 from plasticity.checks.landscape.simulate import simulate_best_ratios
 from plasticity.checks.landscape.spec import load

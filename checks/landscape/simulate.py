@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+
 from plasticity.checks.landscape.analysis import REFERENCE_NOISE_TO_SIGNAL, RULES
 from plasticity.numerics.landscapes import Landscape, check_point
 from plasticity.numerics.ratios import fixed_point

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import sympy as sp
+
 from plasticity.checks.landscape.expr import parse_expression, parse_variables
 from plasticity.numerics.landscapes import ExpressionLandscape, FunctionLandscape, Landscape, Quadratic
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+
 from plasticity.checks.pipeline.plots import plot_staged, plot_sweep
 from plasticity.numerics.experiments import EXPERIMENTS, StagedExperiment, experiment, run_staged
 from plasticity.numerics.files import atomic_write_bytes, json_text

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from plasticity.numerics.experiments import StagedResult
 from plasticity.numerics.files import atomic_write_bytes
 from plasticity.numerics.sweep import SweepResult

@@ -91,6 +91,7 @@ def eq9a_consistency(path: Path) -> tuple[int, float]:
     Q_c ≤ 0 or Q_eps < 0, must have an empty/NaN prediction and are not compared).
     """
     import numpy as np
+
     from plasticity.derivations import closed_forms
 
     fields, records = _read_csv(path)

@@ -59,6 +59,7 @@ def derivations_document(results: Iterable[Any]) -> dict[str, Any]:
     closed forms' symbols given their math names, as in derivations.md), never retyped.
     """
     import sympy as sp
+
     from plasticity.derivations.render import to_latex
 
     def tex(expr: Any) -> str | None:

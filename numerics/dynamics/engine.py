@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+
 from plasticity.numerics import networks
 from plasticity.numerics.dynamics.config import Protocol, Runs
 from plasticity.numerics.dynamics.draws import DRAW_BLOCK, _Draws, compensation_gammas, run_generator

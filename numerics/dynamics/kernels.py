@@ -12,6 +12,7 @@ block's counts with the precomputed distinct entries of x_s x_sᵀ (``State.mome
 from __future__ import annotations
 
 import numpy as np
+
 from plasticity.numerics.networks import Architecture
 
 

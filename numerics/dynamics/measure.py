@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from plasticity.numerics.networks import Architecture, BatchPass
 
 if TYPE_CHECKING:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+
 from plasticity.numerics import networks
 from plasticity.numerics.dynamics.config import Protocol, Runs
 from plasticity.numerics.dynamics.draws import DRAW_BLOCK, compensation_gammas

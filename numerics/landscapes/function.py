@@ -1,0 +1,260 @@
+"""A landscape from a user's callables; central finite differences fill what is missing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from plasticity.numerics.landscapes.base import (
+    EPS,
+    _check_square_symmetric,
+    check_batch,
+    check_directions,
+    check_point,
+)
+
+
+class FunctionLandscape:
+    """A landscape from a user's callables; central finite differences fill what is missing.
+
+    ``f(w) -> float`` is required; ``grad(w) -> (n,)``, ``hess(w) -> (n, n)`` and
+    ``hvp(w, v) -> (n,)`` are optional.  Missing derivatives are computed by central
+    differences with per-coordinate steps
+
+    * gradient from ``f``:          h_i = eps^(1/3) · max(1, |w_i|)  (error O(h²f''' + eps·f/h)),
+    * HVP from a gradient:          h = eps^(1/3) · max(1, ‖w‖) along v/‖v‖,
+    * Hessian from ``f`` alone:     h_i = eps^(1/4) · max(1, |w_i|)  (second differences),
+
+    unless ``fd_step`` (a positive scalar) overrides the scale factor h/max(1, |w|).
+    :meth:`fd_error_estimate` reports the error of the finite-difference gradient.
+    Every output of a user callable is checked: NaN/inf or a wrong shape raises ValueError
+    naming the callable and the problem.
+    """
+
+    def __init__(
+        self,
+        f: Callable[[np.ndarray], float],
+        n: int,
+        grad: Callable[[np.ndarray], np.ndarray] | None = None,
+        hess: Callable[[np.ndarray], np.ndarray] | None = None,
+        hvp: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+        fd_step: float | None = None,
+        *,
+        w_star: np.ndarray | None = None,
+    ) -> None:
+        if not callable(f):
+            raise ValueError("f must be callable")
+        for name, fn in (("grad", grad), ("hess", hess), ("hvp", hvp)):
+            if fn is not None and not callable(fn):
+                raise ValueError(f"{name} must be callable or None")
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"n must be a positive integer; got {n!r}")
+        if fd_step is not None:
+            fd_step = float(fd_step)
+            if not (np.isfinite(fd_step) and fd_step > 0):
+                raise ValueError(f"fd_step must be a positive finite number; got {fd_step!r}")
+        self.n = int(n)
+        self._f, self._grad, self._hess, self._hvp = f, grad, hess, hvp
+        self.fd_step = fd_step
+        self._fd_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self.w_star = None if w_star is None else check_point(w_star, self.n, "w_star")
+
+    # ----- which derivatives are exact (supplied) and which are finite differences
+    @property
+    def has_grad(self) -> bool:
+        return self._grad is not None
+
+    @property
+    def has_hessian(self) -> bool:
+        return self._hess is not None or self._hvp is not None
+
+    def _step(self, w: np.ndarray, power: float) -> np.ndarray:
+        scale = self.fd_step if self.fd_step is not None else EPS**power
+        return scale * np.maximum(1.0, np.abs(w))
+
+    # ----- checked calls of the user's callables
+    def _call_f(self, w: np.ndarray) -> float:
+        out = self._f(w.copy())
+        arr = np.asarray(out, dtype=np.float64) if _is_numeric(out) else None
+        if arr is None or arr.size != 1:
+            raise ValueError(f"f returned {_describe(out)}; expected a single number")
+        val = float(arr.reshape(()))
+        if not np.isfinite(val):
+            raise ValueError(f"f returned {val} (not finite) at the point given")
+        return val
+
+    def _call_vector(self, name: str, out: object, shape: tuple[int, ...]) -> np.ndarray:
+        arr = np.asarray(out, dtype=np.float64) if _is_numeric(out) else None
+        if arr is None or arr.shape != shape:
+            raise ValueError(f"{name} returned {_describe(out)}; expected shape {shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} returned NaN or inf")
+        return arr
+
+    def loss(self, w: np.ndarray) -> float:
+        return self._call_f(check_point(w, self.n))
+
+    def grad(self, w: np.ndarray) -> np.ndarray:
+        w = check_point(w, self.n)
+        if self._grad is not None:
+            return self._call_vector("grad", self._grad(w.copy()), (self.n,))
+        return self._fd_grad(w, self._step(w, 1 / 3))
+
+    def _fd_grad(self, w: np.ndarray, h: np.ndarray) -> np.ndarray:
+        g = np.empty(self.n)
+        for i in range(self.n):
+            wp, wm = w.copy(), w.copy()
+            wp[i] += h[i]
+            wm[i] -= h[i]
+            g[i] = (self._call_f(wp) - self._call_f(wm)) / (wp[i] - wm[i])
+        return g
+
+    def fd_error_estimate(self, w: np.ndarray, v: np.ndarray | None = None) -> np.ndarray:
+        """Estimated absolute error of the finite-difference gradient at ``w`` (per component),
+        or, given a direction ``v`` (n,), of the finite-difference HVP ∇²F(w)·v.
+
+        The truncation error of a central (or second) difference is ∝ h², so it quadruples
+        when h doubles: |D(h) - D(2h)|/3 estimates the truncation error of D(h).  Rounding
+        adds ~eps·|value|/h (eps·|f|/h² for second differences of f).  The estimate is
+        their sum; it is zero where the derivative was supplied (exact).
+        """
+        w = check_point(w, self.n)
+        if v is None:
+            if self._grad is not None:
+                return np.zeros(self.n)
+            h = self._step(w, 1 / 3)
+            g1, g2 = self._fd_grad(w, h), self._fd_grad(w, 2 * h)
+            rounding = EPS * abs(self._call_f(w)) / h
+            return np.abs(g1 - g2) / 3 + rounding
+        v = check_point(v, self.n, "v")
+        if self._hvp is not None or self._hess is not None:
+            return np.zeros(self.n)
+        if self._grad is not None:
+            d1, d2 = self._fd_hvp_from_grad(w, v), self._fd_hvp_from_grad(w, v, factor=2.0)
+            g = self._call_vector("grad", self._grad(w.copy()), (self.n,))
+            rounding = EPS * np.max(np.abs(g)) / self._hvp_step(w) * np.linalg.norm(v)
+            return np.abs(d1 - d2) / 3 + rounding
+        d1 = v @ self._fd_hessian_cached(w)
+        d2 = v @ self._fd_hessian_from_f(w, factor=2.0)
+        rounding = EPS * abs(self._call_f(w)) / np.min(self._step(w, 1 / 4)) ** 2 * np.sum(np.abs(v))
+        return np.abs(d1 - d2) / 3 + rounding
+
+    def hvp(self, w: np.ndarray, v: np.ndarray) -> np.ndarray:
+        w = check_point(w, self.n)
+        V = check_directions(v, self.n)
+        rows = V.reshape(-1, self.n)
+        if self._hvp is not None:
+            out = np.stack([self._call_vector("hvp", self._hvp(w.copy(), r.copy()), (self.n,)) for r in rows])
+        elif self._hess is not None:
+            out = rows @ self._checked_hess(w)
+        elif self._grad is not None:
+            out = np.stack([self._fd_hvp_from_grad(w, r) for r in rows])
+        else:
+            out = rows @ self._fd_hessian_cached(w)
+        return out.reshape(V.shape)
+
+    def _fd_hessian_cached(self, w: np.ndarray) -> np.ndarray:
+        # O(n²) evaluations of f: keep the last point's matrix for repeated HVPs there
+        if self._fd_cache is None or not np.array_equal(self._fd_cache[0], w):
+            self._fd_cache = (w.copy(), self._fd_hessian_from_f(w))
+        return self._fd_cache[1]
+
+    def _fd_hvp_from_grad(self, w: np.ndarray, v: np.ndarray, factor: float = 1.0) -> np.ndarray:
+        norm = float(np.linalg.norm(v))
+        if norm == 0.0:
+            return np.zeros(self.n)
+        h = factor * self._hvp_step(w)
+        u = v / norm
+        gp = self._call_vector("grad", self._grad(w + h * u), (self.n,))
+        gm = self._call_vector("grad", self._grad(w - h * u), (self.n,))
+        return (gp - gm) / (2 * h) * norm
+
+    def _checked_hess(self, w: np.ndarray) -> np.ndarray:
+        out = self._call_vector("hess", self._hess(w.copy()), (self.n, self.n))
+        return _check_square_symmetric(out, "hess")
+
+    def _hvp_step(self, w: np.ndarray) -> float:
+        scale = self.fd_step if self.fd_step is not None else EPS ** (1 / 3)
+        return scale * max(1.0, float(np.linalg.norm(w)))
+
+    def _fd_hessian_from_f(self, w: np.ndarray, factor: float = 1.0) -> np.ndarray:
+        # Second differences of f: error O(h² f'''' + eps·f/h²), balanced at h ~ eps^(1/4).
+        h = factor * self._step(w, 1 / 4)
+        n = self.n
+        f0 = self._call_f(w)
+        H = np.empty((n, n))
+        fp = np.empty(n)
+        fm = np.empty(n)
+        for i in range(n):
+            e = np.zeros(n)
+            e[i] = h[i]
+            fp[i], fm[i] = self._call_f(w + e), self._call_f(w - e)
+            H[i, i] = (fp[i] - 2 * f0 + fm[i]) / h[i] ** 2
+        for i in range(n):
+            for j in range(i + 1, n):
+                e = np.zeros(n)
+                e[i], e[j] = h[i], h[j]
+                fpp, fmm = self._call_f(w + e), self._call_f(w - e)
+                # f(w+hi ei+hj ej) + f(w-hi ei-hj ej) - f(+i) - f(-i) - f(+j) - f(-j) + 2f0 = 2 hi hj Hij
+                H[i, j] = H[j, i] = (fpp + fmm - fp[i] - fm[i] - fp[j] - fm[j] + 2 * f0) / (2 * h[i] * h[j])
+        return H
+
+    def hessian(self, w: np.ndarray) -> np.ndarray:
+        w = check_point(w, self.n)
+        if self._hess is not None:
+            return self._checked_hess(w)
+        if self._hvp is not None or self._grad is not None:
+            H = self.hvp(w, np.eye(self.n))
+            return 0.5 * (H + H.T)
+        return self._fd_hessian_cached(w).copy()
+
+    def quad_form_batch(self, W: np.ndarray, V: np.ndarray) -> np.ndarray:
+        """Row-paired curvatures V[i]ᵀ∇²F(W[i])V[i] (k,), cheaper than full HVPs: exact from
+        a supplied hvp/hess; else a central difference of the gradient along v̂ (2 gradient
+        calls, step as for HVPs), or a second difference of f along v̂ (2 calls of f, step
+        eps^(1/4)·max(1, ‖w‖))."""
+        W = check_batch(W, self.n)
+        V = check_batch(V, self.n, "V")
+        if V.shape != W.shape:
+            raise ValueError(f"V must have the shape of W {W.shape}; got {V.shape}")
+        out = np.empty(W.shape[0])
+        for i, (w, v) in enumerate(zip(W, V, strict=True)):
+            norm = float(np.linalg.norm(v))
+            if norm == 0.0:
+                out[i] = 0.0
+            elif self._hvp is not None or self._hess is not None:
+                out[i] = v @ self.hvp(w, v)
+            elif self._grad is not None:
+                out[i] = v @ self._fd_hvp_from_grad(w, v)
+            else:
+                u = v / norm
+                scale = self.fd_step if self.fd_step is not None else EPS ** (1 / 4)
+                h = scale * max(1.0, float(np.linalg.norm(w)))
+                second = self._call_f(w + h * u) - 2 * self._call_f(w) + self._call_f(w - h * u)
+                out[i] = second / h**2 * norm**2
+        return out
+
+    def loss_batch(self, W: np.ndarray) -> np.ndarray:
+        return np.array([self.loss(w) for w in check_batch(W, self.n)])
+
+    def grad_batch(self, W: np.ndarray) -> np.ndarray:
+        return np.stack([self.grad(w) for w in check_batch(W, self.n)])
+
+    def __repr__(self) -> str:
+        have = [k for k, v in (("grad", self._grad), ("hess", self._hess), ("hvp", self._hvp)) if v]
+        return f"FunctionLandscape(n={self.n}, supplied={have or 'f only'})"
+
+
+def _is_numeric(out: object) -> bool:
+    try:
+        arr = np.asarray(out)
+    except Exception:  # noqa: BLE001  (anything unconvertible is simply "not numeric")
+        return False
+    return arr.dtype.kind in "biuf"
+
+
+def _describe(out: object) -> str:
+    if _is_numeric(out):
+        return f"an array of shape {np.shape(out)}"
+    return f"a value of type {type(out).__name__}"
