@@ -305,13 +305,14 @@ def _central(f: Any, w: np.ndarray, v: np.ndarray, h: float) -> np.ndarray:
     return (np.asarray(f(w + h * v)) - np.asarray(f(w - h * v))) / (2 * h)
 
 
-def _fd_with_bound(f: Any, w: np.ndarray, v: np.ndarray, h: float, value_scale: float) -> tuple[Any, float]:
+def _fd_with_bound(f: Any, w: np.ndarray, v: np.ndarray, h: float, rounding: float) -> tuple[Any, float]:
     """A central difference of f along v and a bound on the norm of its error: truncation
-    ‖D(h) − D(2h)‖/3 (the error is ∝ h², so it quadruples with 2h) plus rounding ε·|f|·√n/h,
-    times 10.  Norm-wise, since one component of D(h) − D(2h) can vanish by accident."""
+    ‖D(h) − D(2h)‖/3 (the error is ∝ h², so it quadruples with 2h) plus the rounding of f's
+    values (``rounding``, absolute, per component) divided by h, times 10.  Norm-wise, since
+    one component of D(h) − D(2h) can vanish by accident."""
     d1, d2 = _central(f, w, v, h), _central(f, w, v, 2 * h)
     size = math.sqrt(np.size(d1))
-    return d1, 10 * (float(np.linalg.norm(d1 - d2)) / 3 + EPS * value_scale * size / h)
+    return d1, 10 * (float(np.linalg.norm(d1 - d2)) / 3 + rounding * size / h)
 
 
 @claim(
@@ -337,11 +338,13 @@ def _network_curvature(profile: Profile) -> Outcome:
         v = rng.standard_normal(land.n)
         v /= np.linalg.norm(v)
         h = EPS ** (1 / 3)
-        f0 = abs(land.loss(w))
-        slope, slope_err = _fd_with_bound(land.loss, w, v, h, f0)
+        # F is a mean of P·o non-negative squared residuals: summing them rounds by at most
+        # P·o·ε·F (no cancellation); the gradient's components are sums over the P samples
+        terms = st_.inputs.shape[0] * networks.NONLINEAR.sizes[-1]
+        slope, slope_err = _fd_with_bound(land.loss, w, v, h, terms * EPS * abs(land.loss(w)))
         m_grad = 1 - abs(float(land.grad(w) @ v) - float(slope)) / slope_err
         g_scale = float(np.abs(land.grad(w)).max())
-        hv_fd, hv_err = _fd_with_bound(land.grad, w, v, h, g_scale)
+        hv_fd, hv_err = _fd_with_bound(land.grad, w, v, h, terms * EPS * g_scale)
         m_hvp = 1 - float(np.linalg.norm(land.hvp(w, v) - hv_fd)) / hv_err
         m_hess = 1 - float(np.linalg.norm(land.hessian(w) @ v - hv_fd)) / hv_err
         margins = {"gradient": m_grad, "hvp": m_hvp, "hessian": m_hess}
