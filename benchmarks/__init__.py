@@ -12,7 +12,6 @@ pointed at any implementation and composed by :func:`plasticity.benchmarks.suite
 - :mod:`benchmarks.phases`: where one engine step's time goes (cProfile shares by phase).
 - :mod:`plasticity.benchmarks.commands`: wall times of whole `plasticity` subcommands.
 - :mod:`plasticity.benchmarks.suite`: runs them all, writes JSON and a Markdown table.
-- :mod:`benchmarks.make_reference`: writes tests/data/reference_sweep.npz from the straightforward path.
 
 Performance is measured here, never asserted in tests.
 """

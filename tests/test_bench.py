@@ -279,7 +279,17 @@ def test_bench_command_writes_json_and_markdown(
 #
 # Issue 6: "Results are unchanged by the optimisations: the same seed gives the same
 # steady-state table as before them, to float32 rounding."  tests/data/reference_sweep.npz was
-# written by the straightforward per-network path (benchmarks/make_reference.py).
+# written by the straightforward per-network path (tests/data/make_reference.py).
+
+
+def _make_reference():  # noqa: ANN202 - the fixture's writer, a script beside the fixture
+    spec = importlib.util.spec_from_file_location(
+        "make_reference", Path(__file__).parent / "data" / "make_reference.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 REFERENCE = Path(__file__).parent / "data" / "reference_sweep.npz"
 EPS32 = float(np.finfo(np.float32).eps)
@@ -319,7 +329,7 @@ REFERENCE_CASES = ("nonlinear_bootstrap", "linear_bootstrap", "nonlinear_fullbat
 
 @pytest.mark.parametrize("name", REFERENCE_CASES)
 def test_batched_engine_reproduces_straightforward_reference(name: str) -> None:
-    from plasticity.benchmarks import make_reference
+    make_reference = _make_reference()
     from plasticity.numerics.dynamics import simulate
 
     ref = _load_reference(name)
@@ -334,7 +344,7 @@ def test_batched_engine_reproduces_straightforward_reference(name: str) -> None:
 @pytest.mark.parametrize("name", REFERENCE_CASES)
 def test_reference_path_still_reproduces_stored_reference(name: str) -> None:
     """If this fails too, the protocol itself (draws, initialisation) changed, not the batching."""
-    from plasticity.benchmarks import make_reference
+    make_reference = _make_reference()
     from plasticity.numerics.dynamics import simulate_reference
 
     got = make_reference.compute(simulate_reference, name)
@@ -344,7 +354,8 @@ def test_reference_path_still_reproduces_stored_reference(name: str) -> None:
 def test_reference_comparison_catches_a_small_change(monkeypatch: pytest.MonkeyPatch) -> None:
     """The comparison bites: γ₁ off by 0.1 % (a slipped constant) is detected."""
     import plasticity.numerics.dynamics as dynamics
-    from plasticity.benchmarks import make_reference
+
+    make_reference = _make_reference()
     from plasticity.numerics.dynamics import engine
 
     real = dynamics.compensation_gammas

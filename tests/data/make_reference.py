@@ -8,7 +8,7 @@ batched engine against this file.  It is produced by :func:`plasticity.numerics.
 Regenerate only when the *protocol* deliberately changes (the order of random draws, the
 initialisation), never to make a failing optimisation pass:
 
-    python -m plasticity.benchmarks.make_reference [OUT]
+    python tests/data/make_reference.py [OUT]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ FLUCT_PER_SQRTN = 0.02
 #: per-run arrays stored from each :class:`plasticity.numerics.dynamics.SimResult`
 FIELDS = ("loss", "steady_loss", "grad_norm", "Q_c", "Q_eps", "weights")
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "reference_sweep.npz"
+DEFAULT_OUT = Path(__file__).resolve().parent / "reference_sweep.npz"
 
 
 def reference_protocol(bootstrap: bool) -> Any:
