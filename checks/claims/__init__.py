@@ -74,6 +74,7 @@ ORDER: tuple[str, ...] = (
     "landscapes_numerics",
     "experiment_protocol",
     "network_curvature",
+    "engine_kernels",
     "verdict_machinery",
     "bootstrap_resamples",
     "steady_state_detection",
