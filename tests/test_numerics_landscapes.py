@@ -12,29 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fd_bounds import assert_matches_fd, grad_rounding_scale
 
 from plasticity.numerics import networks as nw
 from plasticity.numerics.landscapes import FunctionLandscape, Landscape, NetworkLandscape, Quadratic
 
 EPS = np.finfo(np.float64).eps
-
-
-def assert_matches_fd(exact, fn, x, v, scale):
-    h = EPS ** (1 / 3) * max(1.0, float(np.linalg.norm(x)))
-    d1 = (fn(x + h * v) - fn(x - h * v)) / (2 * h)
-    d2 = (fn(x + 2 * h * v) - fn(x - 2 * h * v)) / (4 * h)
-    tol = 4 * (np.abs(d1 - d2) / 3 + 64 * EPS * scale / h)
-    err = np.abs(np.asarray(exact) - d1)
-    assert np.all(err <= tol), f"max error {np.max(err):.3g} vs tolerance {np.max(tol):.3g}"
-
-
-def grad_rounding_scale(arch, w, X, Y):
-    """Rounding scale of the gradient for assert_matches_fd: an entry is a length-P dot
-    product Σ_p δ_p h_p, whose worst-case rounding error is P·eps·Σ_p|δ_p h_p|; returned as
-    P/64 × the largest Σ|terms| so that the helper's 64·eps·scale equals that bound."""
-    p = nw.Pass(arch, np.asarray(w, dtype=np.float64), X, Y)
-    largest = max(float(np.max(np.abs(d).T @ np.abs(h))) for d, h in zip(p.deltas(), p.h[:-1], strict=True))
-    return X.shape[0] / 64 * largest
 
 
 def random_spd(rng, n, lo=0.1, hi=3.0):
