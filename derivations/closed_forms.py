@@ -12,6 +12,7 @@ the elementwise mask of where a closed form's conditions hold, and ``where_appli
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 
@@ -73,9 +74,18 @@ def _resolve(name: str, validate: bool) -> Callable[..., np.ndarray]:
     return result.numeric(validate)
 
 
+@functools.cache
 def raw(name: str) -> Callable[..., np.ndarray]:
-    """The unvalidated numeric form of ``name`` (for hot loops with known-good inputs)."""
+    """The unvalidated numeric form of ``name`` (for hot loops with known-good inputs).
+
+    Looked up once per name: resolving hashes the derived result, which costs milliseconds,
+    and hot loops call this on every step."""
     return _resolve(name, validate=False)
+
+
+@functools.cache
+def _domain_of(name: str) -> Callable[..., np.ndarray]:
+    return get(SIGNATURES[name][0]).domain()
 
 
 def applies(name: str, *args: object) -> np.ndarray:
@@ -86,7 +96,7 @@ def applies(name: str, *args: object) -> np.ndarray:
     """
     if name not in SIGNATURES:
         raise ValueError(f"unknown closed form {name!r}; known: {', '.join(SIGNATURES)}")
-    return get(SIGNATURES[name][0]).domain()(*args)
+    return _domain_of(name)(*args)
 
 
 def where_applies(name: str, *args: object) -> np.ndarray:

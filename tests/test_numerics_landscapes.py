@@ -335,3 +335,22 @@ def test_quad_form_batch_matches_the_hessian_for_every_kind_of_landscape():
     # the generic helper on a landscape without the method: Σ V·HVP
     q = Quadratic(hess(W[0]))
     np.testing.assert_allclose(quad_form_batch(q, W, V), np.einsum("ki,ki->k", V, V @ q.H), rtol=1e-13)
+
+
+def test_a_supplied_hessian_is_called_once_per_point_and_kept_read_only() -> None:
+    calls = []
+
+    def hess(w):  # noqa: ANN001, ANN202
+        calls.append(w.copy())
+        return np.diag([1.0, 2.0, 3.0])
+
+    land = FunctionLandscape(lambda w: 0.5 * float(w @ np.diag([1.0, 2.0, 3.0]) @ w), 3, hess=hess)
+    W = np.arange(6.0).reshape(2, 3)
+    V = np.ones((2, 3))
+    first = land.quad_form_batch(W, V)
+    second = land.quad_form_batch(W, 2 * V)  # same points, other directions: no new calls
+    assert len(calls) == 2
+    np.testing.assert_array_equal(second, 4 * first)
+    H = land.hessian(W[0])
+    H[0, 0] = 99.0  # the caller's copy, not the cached matrix
+    np.testing.assert_array_equal(land.hvp(W[0], np.eye(3)[0]), [1.0, 0.0, 0.0])

@@ -14,6 +14,9 @@ from plasticity.numerics.landscapes.base import (
     check_point,
 )
 
+#: memory for the Hessians of recent points (supplied Hessians only; see _checked_hess)
+HESS_CACHE_BYTES = 64 * 2**20
+
 
 class FunctionLandscape:
     """A landscape from a user's callables; central finite differences fill what is missing.
@@ -58,6 +61,7 @@ class FunctionLandscape:
         self._f, self._grad, self._hess, self._hvp = f, grad, hess, hvp
         self.fd_step = fd_step
         self._fd_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._hess_cache: dict[bytes, np.ndarray] = {}
         self.w_star = None if w_star is None else check_point(w_star, self.n, "w_star")
 
     # ----- which derivatives are exact (supplied) and which are finite differences
@@ -171,8 +175,22 @@ class FunctionLandscape:
         return (gp - gm) / (2 * h) * norm
 
     def _checked_hess(self, w: np.ndarray) -> np.ndarray:
-        out = self._call_vector("hess", self._hess(w.copy()), (self.n, self.n))
-        return _check_square_symmetric(out, "hess")
+        # a simulation asks for the Hessian at each point several times per step (Q[Δc],
+        # Q[Δε], the Newton rule): the user's function is called once per point, and the
+        # matrices of the most recent points (up to HESS_CACHE_BYTES) are kept
+        key = w.tobytes()
+        cached = self._hess_cache.get(key)
+        if cached is not None:
+            return cached
+        out = _check_square_symmetric(
+            self._call_vector("hess", self._hess(w.copy()), (self.n, self.n)), "hess"
+        )
+        if (len(self._hess_cache) + 1) * out.nbytes > HESS_CACHE_BYTES:
+            self._hess_cache.clear()
+        if out.nbytes <= HESS_CACHE_BYTES:
+            out.setflags(write=False)
+            self._hess_cache[key] = out
+        return out
 
     def _hvp_step(self, w: np.ndarray) -> float:
         scale = self.fd_step if self.fd_step is not None else EPS ** (1 / 3)
@@ -203,7 +221,7 @@ class FunctionLandscape:
     def hessian(self, w: np.ndarray) -> np.ndarray:
         w = check_point(w, self.n)
         if self._hess is not None:
-            return self._checked_hess(w)
+            return self._checked_hess(w).copy()
         if self._hvp is not None or self._grad is not None:
             H = self.hvp(w, np.eye(self.n))
             return 0.5 * (H + H.T)
