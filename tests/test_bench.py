@@ -277,8 +277,8 @@ def test_bench_command_writes_json_and_markdown(
 
 # ----------------------------------------------------------------------------- regression reference
 #
-# Issue 6: "Results are unchanged by the optimisations: the same seed gives the same
-# steady-state table as before them, to float32 rounding."  tests/data/reference_sweep.npz was
+# Results are unchanged by the optimisations: the same seed gives the same steady-state table
+# as before them, to float32 rounding.  tests/data/reference_sweep.npz was
 # written by the straightforward per-network path (tests/data/make_reference.py).
 
 

@@ -271,7 +271,7 @@ def test_simulation_reports_best_ratios_beside_predictions() -> None:
     for rule, r in sim["rules"].items():
         assert r["predicted_ratio"] == rep.predicted_ratio[rule]
         assert 0.1 <= r["grad_norm_minimiser"] <= 2.5 and 0.1 <= r["loss_minimiser"] <= 2.5
-    # The qualitative claim: gradient compensation's best ratio is at most 1.
+    # The paper's qualitative claim: gradient compensation's best ratio is at most 1.
     assert sim["rules"]["gradient"]["grad_norm_minimiser"] <= 1.0
     # Random-direction compensation: E[Q[Δc]] = E[Q[Δε]], so the measured eq9a fixed point is
     # 1 up to the sampling error of the mean Q's (1200 draws of each per ratio; relative s.e.
