@@ -141,7 +141,7 @@ def sweep_timings(
 ) -> dict[str, Any]:
     """Per-step cost, extrapolated full sweep, throughput and the measured speed-up over the loop.
 
-    ``runs``/``protocol``: a :class:`plasticity.numerics.dynamics.Runs` and ``Protocol`` (the paper's
+    ``runs``/``protocol``: a :class:`plasticity.numerics.dynamics.Runs` and ``SweepProtocol`` (the paper's
     sweep).  The reference loop runs ``baseline_networks`` of the networks (None = all) and
     its times are scaled linearly to all of them.  ``baseline_speedup`` compares the two
     extrapolated full sweeps (same steps, same measurements); ``baseline_speedup_at_steps``

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from plasticity.numerics.dynamics import Protocol, Runs
+from plasticity.numerics.dynamics import Runs, SweepProtocol
 from plasticity.numerics.networks import architecture
 
 EXPERIMENTS = ("fig1", "fig5", "fig5s1")
@@ -36,7 +36,7 @@ class SweepExperiment:
     fluct_per_sqrtN: tuple[float, ...]
     ratios: tuple[float, ...]
     reps: int
-    protocol: Protocol
+    protocol: SweepProtocol
     scale: str
     chunk_runs: int = 54  # runs per checkpointed chunk of the sweep (fig5: 9 chunks, fig5s1: 12)
 
@@ -90,7 +90,7 @@ class StagedExperiment:
     stage_steps: int
     reps: int
     n_tracked: int  # weights of the first network shown drifting in panel (c)
-    protocol: Protocol  # steps = one stage; window = the per-stage steady-state window
+    protocol: SweepProtocol  # steps = one stage; window = the per-stage steady-state window
     scale: str
     noise_to_signal: float = 0.0  # pure gradient
     extra: dict = field(default_factory=dict)
@@ -102,9 +102,9 @@ class StagedExperiment:
 
 def _sweep(name: str, network: str, nts: tuple[float, ...], reps_full: int, scale: str) -> SweepExperiment:
     if scale == "full":
-        proto = Protocol(steps=8000, window=100, record_every=1, measure_every=10, settle_window=2000)
+        proto = SweepProtocol(steps=8000, window=100, record_every=1, measure_every=10, settle_window=2000)
         return SweepExperiment(name, network, nts, PAPER_FLUCT, PAPER_RATIOS, reps_full, proto, scale)
-    proto = Protocol(steps=2000, window=100, record_every=1, measure_every=10, settle_window=500)
+    proto = SweepProtocol(steps=2000, window=100, record_every=1, measure_every=10, settle_window=500)
     reps = 2 if network == "nonlinear" else 3
     return SweepExperiment(name, network, nts, PAPER_FLUCT, PAPER_RATIOS, reps, proto, scale)
 
@@ -125,7 +125,7 @@ def experiment(name: str, scale: str = "quick") -> SweepExperiment | StagedExper
         stage, reps, every = 3000, 4, 5
     else:
         stage, reps, every = 800, 2, 2
-    proto = Protocol(
+    proto = SweepProtocol(
         steps=stage, window=stage // 10, record_every=every, measure_every=10, settle_window=stage // 4
     )
     return StagedExperiment("fig1", "nonlinear", 2.0, stage_ratios, stage, reps, 6, proto, scale)

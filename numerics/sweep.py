@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from plasticity.numerics.dynamics import Protocol, Runs, predicted_ratio, simulate
+from plasticity.numerics.dynamics import Runs, SweepProtocol, predicted_ratio, simulate
 from plasticity.numerics.experiments import SweepExperiment
 from plasticity.numerics.files import atomic_write_bytes
 from plasticity.numerics.ratios import fixed_point
@@ -31,7 +31,7 @@ from plasticity.numerics.ratios import fixed_point
 CHUNK_FIELDS = ("steady_loss", "grad_norm", "Q_c", "Q_eps", "settled", "relative_drift", "steps_run")
 
 
-def compute_chunk(network: str, runs: Runs, protocol: Protocol, seed: int, workers: int = 1) -> dict:
+def compute_chunk(network: str, runs: Runs, protocol: SweepProtocol, seed: int, workers: int = 1) -> dict:
     """Simulate one chunk of runs and return its per-run summaries (picklable, for executors)."""
     res = simulate(network, runs, protocol, seed, workers=workers)
     return {k: np.asarray(getattr(res, k)) for k in CHUNK_FIELDS}

@@ -16,7 +16,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from plasticity.numerics import sweep as S  # noqa: E402 - after the skip
-from plasticity.numerics.dynamics import Protocol  # noqa: E402
+from plasticity.numerics.dynamics import SweepProtocol  # noqa: E402
 from plasticity.numerics.experiments import SweepExperiment  # noqa: E402
 
 pytestmark = pytest.mark.distributed
@@ -29,7 +29,7 @@ TINY_FIG5 = SweepExperiment(
     fluct_per_sqrtN=(0.02,),
     ratios=(0.4, 1.0, 2.5),
     reps=2,
-    protocol=Protocol(steps=40, window=10, settle_window=10, measure_every=5),
+    protocol=SweepProtocol(steps=40, window=10, settle_window=10, measure_every=5),
     scale="quick",
     chunk_runs=3,
 )

@@ -11,7 +11,7 @@ import pytest
 
 from plasticity.checks.cli import main
 from plasticity.checks.pipeline import figures
-from plasticity.numerics.dynamics import Protocol
+from plasticity.numerics.dynamics import SweepProtocol
 from plasticity.numerics.experiments import StagedExperiment, SweepExperiment
 
 TINY5 = SweepExperiment(
@@ -21,7 +21,7 @@ TINY5 = SweepExperiment(
     fluct_per_sqrtN=(0.01, 0.02, 0.03),
     ratios=(0.4, 1.0, 1.6),
     reps=2,
-    protocol=Protocol(steps=40, window=10, settle_window=10, measure_every=5),
+    protocol=SweepProtocol(steps=40, window=10, settle_window=10, measure_every=5),
     scale="quick",
     chunk_runs=27,
 )
@@ -33,7 +33,7 @@ TINY1 = StagedExperiment(
     stage_steps=40,
     reps=2,
     n_tracked=4,
-    protocol=Protocol(steps=40, window=10, record_every=2, settle_window=20, measure_every=5),
+    protocol=SweepProtocol(steps=40, window=10, record_every=2, settle_window=20, measure_every=5),
     scale="quick",
 )
 

@@ -21,7 +21,7 @@ def _runs(b: int, n: int, nts: float = 0.1, start: int = 0) -> D.Runs:
     )
 
 
-SHORT = D.Protocol(steps=40, window=10, settle_window=10, measure_every=5)
+SHORT = D.SweepProtocol(steps=40, window=10, settle_window=10, measure_every=5)
 
 
 @pytest.mark.parametrize("network", ["nonlinear", "linear"])
@@ -39,7 +39,7 @@ def test_same_seed_same_result_and_other_seed_differs(network: str) -> None:
 @pytest.mark.parametrize("bootstrap", [True, False])
 def test_batched_equals_per_network_reference(network: str, bootstrap: bool) -> None:
     n = networks.architecture(network).n_weights
-    proto = D.Protocol(steps=30, window=10, settle_window=10, measure_every=5, bootstrap=bootstrap)
+    proto = D.SweepProtocol(steps=30, window=10, settle_window=10, measure_every=5, bootstrap=bootstrap)
     runs = _runs(5, n)
     fast = D.simulate(network, runs, proto, seed=11, workers=2, chunk=2)
     ref = D.simulate_reference(network, runs, proto, seed=11)
@@ -71,7 +71,7 @@ def test_first_step_is_the_paper_update_with_exact_gradient() -> None:
     """w1 − w0 = −γ₁ ĝ + γ₂ ν̂ + ‖Δε‖ ξ̂ with ĝ the exact gradient of the bootstrap-batch error."""
     arch = networks.NONLINEAR
     runs = _runs(3, arch.n_weights, nts=20.0)
-    proto = D.Protocol(steps=20, window=1, settle_window=10, measure_every=0)
+    proto = D.SweepProtocol(steps=20, window=1, settle_window=10, measure_every=0)
     state = D.init_state(arch, runs, proto, seed=2)
     w0 = state.weights.astype(np.float64)
     seg = D.advance(state, 1)
@@ -113,7 +113,7 @@ def test_first_step_is_the_paper_update_with_exact_gradient() -> None:
 def test_pure_fluctuation_steps_have_the_prescribed_norm() -> None:
     n = networks.LINEAR.n_weights
     runs = D.Runs(np.array([0.3, 1.7]), np.zeros(2), np.zeros(2), np.arange(2))
-    proto = D.Protocol(steps=20, window=1, settle_window=10, measure_every=0)
+    proto = D.SweepProtocol(steps=20, window=1, settle_window=10, measure_every=0)
     state = D.init_state("linear", runs, proto, seed=0)
     w0 = state.weights.astype(np.float64)
     D.advance(state, 1)
@@ -183,10 +183,10 @@ def test_predicted_ratio_is_eq9a_and_nan_where_it_does_not_apply() -> None:
 def test_extension_runs_unsettled_networks_longer() -> None:
     n = networks.NONLINEAR.n_weights
     runs = D.Runs(np.full(2, 0.03 * np.sqrt(n)), np.array([0.1, 1.0]), np.full(2, 50.0), np.arange(2))
-    proto = D.Protocol(steps=80, window=10, settle_window=20, measure_every=0, extend_max=200)
+    proto = D.SweepProtocol(steps=80, window=10, settle_window=20, measure_every=0, extend_max=200)
     res = D.simulate("nonlinear", runs, proto, seed=0)
     base = D.simulate(
-        "nonlinear", runs, D.Protocol(steps=80, window=10, settle_window=20, measure_every=0), 0
+        "nonlinear", runs, D.SweepProtocol(steps=80, window=10, settle_window=20, measure_every=0), 0
     )
     assert (~base.settled).any(), "the scenario must contain a run still drifting at 80 steps"
     # runs settled at 80 steps keep 80 steps; unsettled ones get 20-step increments up to +200
@@ -204,9 +204,9 @@ def test_bad_input_raises_value_error() -> None:
     with pytest.raises(ValueError, match="eps_norm"):
         D.Runs(np.array([np.nan, 1.0]), np.ones(2), np.ones(2), np.arange(2))
     with pytest.raises(ValueError, match="window"):
-        D.Protocol(steps=10, window=20)
+        D.SweepProtocol(steps=10, window=20)
     with pytest.raises(ValueError, match="steps"):
-        D.Protocol(steps=0)
+        D.SweepProtocol(steps=0)
     with pytest.raises(ValueError, match="unknown network"):
         D.simulate("cubic", _runs(1, 10), SHORT, 0)
 
@@ -239,7 +239,7 @@ def _fixture_runs(n: int) -> D.Runs:
 @pytest.mark.parametrize("network", ["nonlinear", "linear"])
 def test_short_sweep_matches_the_stored_reference(network: str) -> None:
     n = networks.architecture(network).n_weights
-    proto = D.Protocol(steps=60, window=20, settle_window=20, measure_every=10)
+    proto = D.SweepProtocol(steps=60, window=20, settle_window=20, measure_every=10)
     loss_ref, qc_ref = (np.array(a) for a in FIXTURE[network])
     # float32 rounding of outputs (δ ≲ 20·eps·3, see above) moves the loss by ≤ 2·√loss·δ; on top,
     # the batched and reference float32 trajectories drift apart by up to 6e-5 relative over 60
@@ -263,7 +263,7 @@ def test_fluctuation_mask_confines_xi_and_keeps_its_norm(mask: str) -> None:
     fm = sel if mask == "bool" else mask
     inside = {"layer1": np.arange(n) < 240, "layer2": np.arange(n) >= 240, "bool": sel}[mask]
     runs = D.Runs(np.array([0.3, 1.7]), np.zeros(2), np.zeros(2), np.arange(2))
-    proto = D.Protocol(steps=20, window=1, settle_window=10, measure_every=0, fluct_mask=fm)
+    proto = D.SweepProtocol(steps=20, window=1, settle_window=10, measure_every=0, fluct_mask=fm)
     state = D.init_state(arch, runs, proto, seed=0)
     w0 = state.weights.copy()
     D.advance(state, 1)
@@ -281,7 +281,7 @@ def test_fluctuation_mask_batched_equals_reference_and_lowers_q_eps_in_the_flat_
     base = dict(steps=30, window=10, settle_window=10, measure_every=5)
     q = {}
     for fm in (None, "layer1", "layer2"):
-        proto = D.Protocol(**base, fluct_mask=fm)
+        proto = D.SweepProtocol(**base, fluct_mask=fm)
         fast = D.simulate(arch, runs, proto, seed=11, workers=2, chunk=3)
         ref = D.simulate_reference(arch, runs, proto, seed=11)
         # the same float32 tolerances as test_batched_equals_per_network_reference (same maths)
@@ -315,19 +315,19 @@ def test_c_norm_is_the_realised_compensation_magnitude() -> None:
 
 def test_bad_fluctuation_mask_raises_value_error() -> None:
     with pytest.raises(ValueError, match="fluct_mask"):
-        D.Protocol(fluct_mask="hidden")
+        D.SweepProtocol(fluct_mask="hidden")
     with pytest.raises(ValueError, match="fluct_mask"):
-        D.Protocol(fluct_mask=np.zeros(440, bool))
+        D.SweepProtocol(fluct_mask=np.zeros(440, bool))
     with pytest.raises(ValueError, match="fluct_mask"):
-        D.Protocol(fluct_mask=np.ones(440))
+        D.SweepProtocol(fluct_mask=np.ones(440))
     with pytest.raises(ValueError, match="fluct_mask"):
         D.simulate("linear", _runs(1, 120), replace_mask(np.ones(440, bool)), 0)
     with pytest.raises(ValueError, match="fluct_mask"):
         D.simulate("linear", _runs(1, 120), replace_mask("layer2"), 0)
 
 
-def replace_mask(fm) -> D.Protocol:  # noqa: ANN001
-    return D.Protocol(steps=40, window=10, settle_window=10, measure_every=5, fluct_mask=fm)
+def replace_mask(fm) -> D.SweepProtocol:  # noqa: ANN001
+    return D.SweepProtocol(steps=40, window=10, settle_window=10, measure_every=5, fluct_mask=fm)
 
 
 @pytest.mark.parametrize("network", ["nonlinear", "linear"])
@@ -337,7 +337,7 @@ def test_c_norm_equals_the_applied_compensation(network: str) -> None:
     n = arch.n_weights
     runs = D.Runs(np.full(3, 0.5), np.array([0.3, 1.0, 2.0]), np.array([0.5, 1.0, 3.0]), np.arange(3))
     k = D.DRAW_BLOCK
-    proto = D.Protocol(steps=2 * k, window=k, settle_window=k, measure_every=0)
+    proto = D.SweepProtocol(steps=2 * k, window=k, settle_window=k, measure_every=0)
     res = D.simulate(arch, runs, proto, seed=4, track=np.arange(n))
     w = np.concatenate([res.tracked.astype(np.float64), res.weights[:, None].astype(np.float64)], axis=1)
     for j, rid in enumerate(runs.run_id):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from plasticity.numerics import sweep as S
-from plasticity.numerics.dynamics import Protocol
+from plasticity.numerics.dynamics import SweepProtocol
 from plasticity.numerics.experiments import EXPERIMENTS, SweepExperiment, experiment
 
 TINY = SweepExperiment(
@@ -19,7 +19,7 @@ TINY = SweepExperiment(
     fluct_per_sqrtN=(0.01, 0.03),
     ratios=(0.4, 1.0, 1.6),
     reps=2,
-    protocol=Protocol(steps=40, window=10, settle_window=10, measure_every=5),
+    protocol=SweepProtocol(steps=40, window=10, settle_window=10, measure_every=5),
     scale="quick",
     chunk_runs=5,
 )  # 24 runs in 5 chunks

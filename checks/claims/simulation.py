@@ -170,7 +170,7 @@ def _network_sweep(
     students and noise streams: paired comparisons).  Only simulation outputs are kept (no
     closed form enters), so claims sharing a sweep reuse it from this cache; read-only arrays.
     """
-    from plasticity.numerics.dynamics import Protocol, Runs, simulate
+    from plasticity.numerics.dynamics import Runs, SweepProtocol, simulate
 
     r = np.repeat(np.asarray(ratios), reps)
     runs = Runs(
@@ -179,7 +179,9 @@ def _network_sweep(
         noise_to_signal=np.full(r.size, float(noise_to_signal)),
         run_id=np.arange(r.size),
     )
-    proto = Protocol(steps=steps, bootstrap=False, window=steps // 4, measure_every=10, fluct_mask=fluct_mask)
+    proto = SweepProtocol(
+        steps=steps, bootstrap=False, window=steps // 4, measure_every=10, fluct_mask=fluct_mask
+    )
     res = simulate("nonlinear", runs, proto, seed=NETWORK_SEED)
     out = {
         "loss": res.steady_loss,

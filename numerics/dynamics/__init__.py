@@ -8,7 +8,7 @@ the executor.
 
 Modules, one idea each:
 
-- :mod:`~numerics.dynamics.config` — :class:`Protocol` (``steps`` 8000, ``n_inputs`` P 1000,
+- :mod:`~numerics.dynamics.config` — :class:`SweepProtocol` (``steps`` 8000, ``n_inputs`` P 1000,
   ``batch_size`` S 1000, ``bootstrap``, ``record_every``, ``window`` (steady state = mean
   recorded error over the last ``window`` steps), ``measure_every`` (float64 Q / ‖∇F‖
   measurements inside that window; 0 = off), ``init_scale``, the settledness test's
@@ -37,7 +37,7 @@ Layouts: weights are packed row-major per layer (``plasticity.numerics.networks.
 targets (B, o, P).
 """
 
-from plasticity.numerics.dynamics.config import Protocol, Runs
+from plasticity.numerics.dynamics.config import Runs, SweepProtocol
 from plasticity.numerics.dynamics.draws import DRAW_BLOCK, _Draws, compensation_gammas, run_generator
 from plasticity.numerics.dynamics.engine import (
     CHUNK,
@@ -57,7 +57,7 @@ __all__ = [
     "CHUNK",
     "DRAW_BLOCK",
     "LINEAR_CHUNK_FACTOR",
-    "Protocol",
+    "SweepProtocol",
     "Runs",
     "Segment",
     "SimResult",

@@ -1,4 +1,4 @@
-"""Configuration of a sweep: :class:`Protocol` (constants shared by all runs) and :class:`Runs`
+"""Configuration of a sweep: :class:`SweepProtocol` (constants shared by all runs) and :class:`Runs`
 (per-network parameters and the ids keying each run's random stream)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from plasticity.numerics.networks import Architecture
 
 
 @dataclass(frozen=True)
-class Protocol:
+class SweepProtocol:
     """Constants shared by all runs of a sweep (defaults: the paper's protocol)."""
 
     steps: int = 8000
@@ -36,42 +36,45 @@ class Protocol:
             arr = np.asarray(fm)
             if arr.ndim != 1 or arr.dtype != np.bool_:
                 raise ValueError(
-                    f"Protocol.fluct_mask must be None, 'layerK' or a 1-D boolean array, got {fm!r:.80}"
+                    f"SweepProtocol.fluct_mask must be None, 'layerK' or a 1-D boolean array, got {fm!r:.80}"
                 )
             if not arr.any():
-                raise ValueError("Protocol.fluct_mask selects no synapse: fluctuations need at least one")
+                raise ValueError(
+                    "SweepProtocol.fluct_mask selects no synapse: fluctuations need at least one"
+                )
             object.__setattr__(self, "fluct_mask", tuple(bool(v) for v in arr))
         elif isinstance(fm, str) and not (fm.startswith("layer") and fm[5:].isdigit() and int(fm[5:]) >= 1):
             raise ValueError(
-                f"Protocol.fluct_mask must be None, 'layerK' (K >= 1) or a boolean array, got {fm!r}"
+                f"SweepProtocol.fluct_mask must be None, 'layerK' (K >= 1) or a boolean array, got {fm!r}"
             )
         for name in ("steps", "n_inputs", "batch_size", "record_every", "window"):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"Protocol.{name} must be a positive integer, got {v!r}")
+                raise ValueError(f"SweepProtocol.{name} must be a positive integer, got {v!r}")
         if self.window > self.steps:
-            raise ValueError(f"Protocol.window ({self.window}) exceeds steps ({self.steps})")
+            raise ValueError(f"SweepProtocol.window ({self.window}) exceeds steps ({self.steps})")
         if self.window % self.record_every:
             raise ValueError(
-                f"Protocol.window ({self.window}) must be a multiple of record_every ({self.record_every})"
+                f"SweepProtocol.window ({self.window}) must be a multiple of "
+                f"record_every ({self.record_every})"
             )
         if self.measure_every < 0:
-            raise ValueError(f"Protocol.measure_every must be >= 0, got {self.measure_every}")
+            raise ValueError(f"SweepProtocol.measure_every must be >= 0, got {self.measure_every}")
         sw = self.settle_steps
         if sw % self.record_every or 2 * sw > self.steps or sw < self.window:
             raise ValueError(
-                f"Protocol.settle_window ({sw}) must be a multiple of record_every, at least window "
+                f"SweepProtocol.settle_window ({sw}) must be a multiple of record_every, at least window "
                 f"({self.window}) and at most steps/2 ({self.steps // 2})"
             )
         if self.settle_batches < 2 or sw // self.record_every < self.settle_batches:
             raise ValueError(
-                f"Protocol.settle_window ({sw} steps = {sw // self.record_every} records) must hold at "
+                f"SweepProtocol.settle_window ({sw} steps = {sw // self.record_every} records) must hold at "
                 f"least settle_batches ({self.settle_batches}) >= 2 records"
             )
         if self.extend_max < 0 or not 0 < self.settle_alpha < 1:
-            raise ValueError("Protocol.extend_max must be >= 0 and settle_alpha in (0, 1)")
+            raise ValueError("SweepProtocol.extend_max must be >= 0 and settle_alpha in (0, 1)")
         if not np.isfinite(self.init_scale) or self.init_scale < 0:
-            raise ValueError(f"Protocol.init_scale must be finite and >= 0, got {self.init_scale}")
+            raise ValueError(f"SweepProtocol.init_scale must be finite and >= 0, got {self.init_scale}")
 
     @property
     def settle_steps(self) -> int:
@@ -91,7 +94,7 @@ class Protocol:
             k = int(fm[5:])
             if k > len(arch.shapes):
                 raise ValueError(
-                    f"Protocol.fluct_mask {fm!r}: the network has {len(arch.shapes)} weight layers"
+                    f"SweepProtocol.fluct_mask {fm!r}: the network has {len(arch.shapes)} weight layers"
                 )
             sizes = [o * i for o, i in arch.shapes]
             mask = np.zeros(n, np.float32)
@@ -99,7 +102,7 @@ class Protocol:
             mask[start : start + sizes[k - 1]] = 1.0
             return mask
         if len(fm) != n:
-            raise ValueError(f"Protocol.fluct_mask has length {len(fm)}, the network has {n} weights")
+            raise ValueError(f"SweepProtocol.fluct_mask has length {len(fm)}, the network has {n} weights")
         return np.asarray(fm, dtype=np.float32)
 
     def measure_steps(self, end: int) -> np.ndarray:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from plasticity.numerics import networks
-from plasticity.numerics.dynamics.config import Protocol, Runs
+from plasticity.numerics.dynamics.config import Runs, SweepProtocol
 from plasticity.numerics.dynamics.draws import DRAW_BLOCK, _Draws, compensation_gammas, run_generator
 from plasticity.numerics.dynamics.kernels import Work, linear_loss_grad, linear_moments, nonlinear_loss_grad
 from plasticity.numerics.dynamics.measure import measure_q, predicted_ratio, realised_c_norm, window_stats
@@ -46,7 +46,7 @@ class State:
     """Everything needed to continue a batch of runs: weights, data, parameters and streams."""
 
     arch: Architecture
-    protocol: Protocol
+    protocol: SweepProtocol
     runs: Runs
     weights: np.ndarray  # (B, N) float32, packed row-major
     teacher: np.ndarray  # (B, N) float32
@@ -73,7 +73,7 @@ class State:
         )
 
 
-def init_state(arch: Architecture | str, runs: Runs, protocol: Protocol, seed: int) -> State:
+def init_state(arch: Architecture | str, runs: Runs, protocol: SweepProtocol, seed: int) -> State:
     """Teachers, students, inputs and random streams of every run, per the paper's protocol."""
     arch = resolve_arch(arch)
     if arch.hidden_activation not in (None, "sigmoid"):
@@ -289,7 +289,7 @@ class SimResult:
     """Outcome of a batch of runs (arrays over runs, shape (B,), unless stated)."""
 
     runs: Runs
-    protocol: Protocol
+    protocol: SweepProtocol
     loss: np.ndarray  # (B, R) recorded task error; runs extended past `steps` fill more columns (NaN pad)
     record_steps: np.ndarray  # (R,) step index of each column of `loss`
     steady_loss: np.ndarray  # mean recorded error over each run's last `window` steps
@@ -317,7 +317,7 @@ def resolve_arch(arch: Architecture | str) -> Architecture:
 def simulate(
     arch: Architecture | str,
     runs: Runs,
-    protocol: Protocol,
+    protocol: SweepProtocol,
     seed: int,
     *,
     workers: int = 2,
@@ -344,7 +344,7 @@ def simulate(
     return _finish(state, seg, protocol, workers, chunk)
 
 
-def _finish(state: State, seg: Segment, protocol: Protocol, workers: int, chunk: int) -> SimResult:
+def _finish(state: State, seg: Segment, protocol: SweepProtocol, workers: int, chunk: int) -> SimResult:
     from plasticity.numerics.steady import settled_test
 
     b = len(state.runs)

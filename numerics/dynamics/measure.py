@@ -14,7 +14,7 @@ import numpy as np
 from plasticity.numerics.networks import Architecture, BatchPass
 
 if TYPE_CHECKING:
-    from plasticity.numerics.dynamics.config import Protocol
+    from plasticity.numerics.dynamics.config import SweepProtocol
     from plasticity.numerics.dynamics.engine import Segment, State
 
 
@@ -85,7 +85,7 @@ def predicted_ratio(Q_eps: np.ndarray, Q_c: np.ndarray) -> np.ndarray:
     return closed_forms.where_applies("steady_state_ratio", Q_eps, Q_c)
 
 
-def window_stats(seg: Segment, protocol: Protocol) -> dict[str, np.ndarray]:
+def window_stats(seg: Segment, protocol: SweepProtocol) -> dict[str, np.ndarray]:
     """Per-run means over the steady-state window of a segment: the recorded error and ‖Δc‖
     over its last ``protocol.window`` steps, ‖∇F‖, Q[Δc] and Q[Δε] over its measurements
     (NaN where nothing was measured)."""

@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from plasticity.numerics import networks
-from plasticity.numerics.dynamics.config import Protocol, Runs
+from plasticity.numerics.dynamics.config import Runs, SweepProtocol
 from plasticity.numerics.dynamics.draws import DRAW_BLOCK, compensation_gammas
 from plasticity.numerics.dynamics.engine import (
     CHUNK,
@@ -30,7 +30,12 @@ from plasticity.numerics.networks import Architecture
 
 
 def simulate_reference(
-    arch: Architecture | str, runs: Runs, protocol: Protocol, seed: int, *, track: np.ndarray | None = None
+    arch: Architecture | str,
+    runs: Runs,
+    protocol: SweepProtocol,
+    seed: int,
+    *,
+    track: np.ndarray | None = None,
 ) -> SimResult:
     """The straightforward path: a Python loop over networks and steps, plain 2-D numpy maths.
 
@@ -44,7 +49,7 @@ def simulate_reference(
 
 
 def _reference_loop(
-    arch: Architecture, state: State, runs: Runs, protocol: Protocol, track: np.ndarray | None
+    arch: Architecture, state: State, runs: Runs, protocol: SweepProtocol, track: np.ndarray | None
 ) -> SimResult:
     b, n = state.weights.shape
     nl = len(arch.shapes)

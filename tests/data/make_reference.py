@@ -39,9 +39,9 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "reference_sweep.npz"
 
 def reference_protocol(bootstrap: bool) -> Any:
     """The short protocol of the reference sweep (window 10, settledness windows 20, 2 Q measurements)."""
-    from plasticity.numerics.dynamics import Protocol
+    from plasticity.numerics.dynamics import SweepProtocol
 
-    return Protocol(
+    return SweepProtocol(
         steps=STEPS,
         window=10,
         record_every=1,
