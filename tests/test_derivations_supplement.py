@@ -96,13 +96,14 @@ def test_derivation_verified_and_its_claim_holds_under_ci(rid: str) -> None:
 
 def test_no_minimiser_ground_truth_rejects_a_finite_minimiser() -> None:
     # the numeric ladder must be able to fail: with Q[Δc] > 0 the minimiser −g/Q is finite
-    from plasticity.checks.claims.derived import _ExplicitStep, no_minimiser_margin
+    from plasticity.checks.claims.derived import no_minimiser_margin
+    from plasticity.checks.claims.helpers import ExplicitStep
 
     H = np.diag([1.0, 3.0])
     x = np.array([1.0, 1.0])
     chat = np.array([-1.0, 0.0])  # ∇F·ĉ = −1, Q[Δc] = 1: minimiser at ‖Δc‖ = 1
-    margin, found, _ = no_minimiser_margin(_ExplicitStep(H, x, chat), 1.0, 1e-12)
+    margin, found, _ = no_minimiser_margin(ExplicitStep(H, x, chat), 1.0, 1e-12)
     assert margin < 0 and found[-1] == pytest.approx(1.0, rel=1e-6)
     Hn = np.diag([-1.0, 3.0])  # Tr > 0, Q[Δc] = −1 along ĉ: no minimiser
-    margin_n, found_n, values_n = no_minimiser_margin(_ExplicitStep(Hn, x, np.array([1.0, 0.0])), 1.0, 1e-12)
+    margin_n, found_n, values_n = no_minimiser_margin(ExplicitStep(Hn, x, np.array([1.0, 0.0])), 1.0, 1e-12)
     assert margin_n >= 0 and np.all(np.diff(values_n) < 0)

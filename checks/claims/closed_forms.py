@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from plasticity.checks import strategies as cs
-from plasticity.checks.claims.helpers import EPS, Z_MC, _f, cf, quad_Q, sphere
+from plasticity.checks.claims.helpers import EPS, Z_MC, ExplicitStep, _f, cf, quad_Q, sphere
 from plasticity.checks.claims.registry import Outcome, check_property, claim
 from plasticity.checks.profiles import Profile
 
@@ -140,48 +140,30 @@ def _var_dF_monte_carlo(profile: Profile) -> Outcome:
     )
 
 
-class _RawStep:
-    """Ground truth from the model's definition: one step w → w + s·ĉ + Δε on an explicit
-    quadratic F(w) = ½(w − w*)ᵀH(w − w*), with Δε uniform on the sphere of radius e.
-
-    E over Δε of ΔF(s) = F(w + sĉ) − F(w) + ½e²·Tr(H)/N, using only the sphere's second
-    moment E[ΔεΔεᵀ] = (e²/N)·I and E[Δε] = 0; F is evaluated as written, never through eq2
-    or eq8.  The magnitude s* minimising it is found by brute-force numeric minimisation.
-    The curvature and gradient fed to the closed forms come from the toolkit's own numerics
-    (numerics.curvature.Q on a numerics.landscapes.Quadratic), so both sides are checked.
-    """
+class _RawStep(ExplicitStep):
+    """The explicit step (:class:`ExplicitStep`) of a drawn quadratic state, in a random downhill
+    direction.  The curvature, gradient and trace fed to the closed forms come from the
+    toolkit's own numerics (numerics.curvature on a numerics.landscapes.Quadratic), so both the
+    closed forms and the product are checked against the model's definition."""
 
     def __init__(self, state: cs.QuadraticState, seed: int) -> None:
         from plasticity.numerics import curvature
         from plasticity.numerics.landscapes import Quadratic
 
-        self.H, self.x, n = state.hessian.H, state.w - state.w_star, state.hessian.n
-        land = Quadratic(H=self.H, w_star=state.w_star)
-        g = land.grad(state.w)
+        H, n = state.hessian.H, state.hessian.n
+        land = Quadratic(H=H, w_star=state.w_star)
         chat = sphere(np.random.default_rng(seed), 1, n)[0]
-        self.chat = -chat if g @ chat > 0 else chat  # compensation points downhill
-        self.grad_dot_chat = float(g @ self.chat)
-        self.Q_c = float(curvature.Q(land, state.w, self.chat))
-        self.trace_over_n = float(curvature.trace_over_n(land, state.w, exact=True).value)
-        self.F0 = 0.5 * float(self.x @ self.H @ self.x)
+        g = land.grad(state.w)
+        chat = -chat if g @ chat > 0 else chat  # compensation points downhill
+        trace = float(curvature.trace_over_n(land, state.w, exact=True).value)
+        super().__init__(H, state.w - state.w_star, chat, trace_over_n=trace)
+        self.grad_dot_chat = float(g @ chat)
+        self.Q_c = float(curvature.Q(land, state.w, chat))
 
-    def expected_dF(self, s: float, e: float) -> float:
-        y = self.x + s * self.chat
-        return 0.5 * float(y @ self.H @ y) - self.F0 + 0.5 * e * e * self.trace_over_n
-
-    def argmin(self, e: float) -> tuple[float, float, float]:
-        """(s*, E[ΔF](s*), δ): the numeric minimiser, its value, and how well any 1-D
-        minimiser can locate it (values within δ differ by ½Q[Δc]δ², below the rounding
-        ε·|E| once δ < √(2ε|E|/Q[Δc]))."""
-        from scipy.optimize import minimize_scalar
-
-        res = minimize_scalar(
-            lambda s: self.expected_dF(abs(s), e), bracket=(0.0, 1.0), method="brent", tol=1e-12
-        )
-        s_star = abs(float(res.x))
-        value = self.expected_dF(s_star, e)
-        scale = abs(value) + abs(self.expected_dF(0.0, e)) + abs(self.F0)
-        return s_star, value, math.sqrt(2.0 * EPS * scale / self.Q_c) + 1e-12 * s_star
+    def minimum(self, e: float) -> tuple[float, float, float]:
+        """(s*, E[ΔF](s*), δ): the numeric minimiser, its value, and its flatness δ."""
+        s_star, value = self.argmin(e)
+        return s_star, value, self.flatness(e, s_star, value, self.Q_c)
 
 
 def _raw_strategy(profile: Profile) -> st.SearchStrategy[Any]:
@@ -208,7 +190,7 @@ def _eq6_numeric_minimum(profile: Profile) -> Outcome:
     def evaluate(example: Any) -> tuple[float, dict[str, Any]]:
         state, seed, e = example
         step = _RawStep(state, seed)
-        numeric, _, delta = step.argmin(e)
+        numeric, _, delta = step.minimum(e)
         closed = _f(cf("optimal_c_norm")(step.grad_dot_chat, step.Q_c))
         tol = 10.0 * delta  # 10 δ: the flatness of the minimum (see _RawStep.argmin)
         err = abs(numeric - closed)
@@ -243,7 +225,7 @@ def _eq9a_steady_state(profile: Profile) -> Outcome:
         while step.argmin(hi)[1] < 0:
             hi *= 2.0
         e_star = brentq(lambda e: step.argmin(e)[1], 0.0, hi, xtol=1e-14, rtol=1e-13, maxiter=500)
-        s_star, _, delta = step.argmin(e_star)
+        s_star, _, delta = step.minimum(e_star)
         numeric = s_star / e_star
         closed = _f(cf("steady_state_ratio")(step.trace_over_n, step.Q_c))
         rate = _f(cf("steady_state_rate_ratio")(step.trace_over_n, step.Q_c))
@@ -274,7 +256,7 @@ def _eq10_learning_raises(profile: Profile) -> Outcome:
     def evaluate(example: Any) -> tuple[float, dict[str, Any]]:
         state, seed, e = example
         step = _RawStep(state, seed)
-        s_star, value, delta = step.argmin(e)
+        s_star, value, delta = step.minimum(e)
         if value > 0:  # the fluctuations outweigh the best step: not learning, eq10 not claimed
             return 1.0, {"E_dF": value, "note": "E[ΔF] > 0 at the optimum: outside eq10's condition"}
         c = _f(cf("learning_c_norm")(e, step.trace_over_n, step.Q_c, min(value, 0.0)))

@@ -15,7 +15,17 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from plasticity.checks import strategies as cs
-from plasticity.checks.claims.helpers import EPS, Z_MC, _cond, _f, _rounding_tol, cf, within_standard_errors
+from plasticity.checks.claims.helpers import (
+    EPS,
+    Z_MC,
+    ExplicitStep,
+    _cond,
+    _f,
+    _rounding_tol,
+    cf,
+    downhill,
+    within_standard_errors,
+)
 from plasticity.checks.claims.registry import Outcome, check_property, claim
 from plasticity.checks.profiles import Profile
 
@@ -26,38 +36,8 @@ LADDER = (1.0, 10.0, 100.0, 1000.0)
 XATOL = 1e-9
 
 
-class _ExplicitStep:
-    """The model's one-step expected ΔF written from its definition, on an explicit quadratic
-    F(v) = ½vᵀHv of the displacement v = w − w*: E over isotropic Δε of ΔF(s) =
-    F(x + sĉ) − F(x) + ½e²·Tr(H)/N (only E[Δε] = 0 and E[ΔεΔεᵀ] = (e²/N)·I are used; eq8 never is)."""
-
-    def __init__(self, H: np.ndarray, x: np.ndarray, chat: np.ndarray) -> None:
-        self.H, self.x, self.chat = H, x, chat
-        self.n = H.shape[0]
-        self.trace_over_n = float(np.trace(H)) / self.n
-        self.F0 = self.F(x)
-
-    def F(self, v: np.ndarray) -> float:
-        """F at displacement v = w − w*: ½vᵀHv."""
-        return 0.5 * float(v @ self.H @ v)
-
-    def expected_dF(self, s: float, e: float) -> float:
-        """E over Δε of F after the step s·ĉ and a fluctuation of size e, minus F before."""
-        return self.F(self.x + s * self.chat) - self.F0 + 0.5 * e * e * self.trace_over_n
-
-    def argmin(self, e: float) -> tuple[float, float]:
-        """(s*, E[ΔF](s*)): brute-force Brent minimisation over s ≥ 0 (via |s|)."""
-        from scipy.optimize import minimize_scalar
-
-        res = minimize_scalar(
-            lambda s: self.expected_dF(abs(s), e), bracket=(0.0, 1.0), method="brent", tol=1e-12
-        )
-        s_star = abs(float(res.x))
-        return s_star, self.expected_dF(s_star, e)
-
-
 def no_minimiser_margin(
-    step: _ExplicitStep, e: float, rounding: float
+    step: ExplicitStep, e: float, rounding: float
 ) -> tuple[float, list[float], list[float]]:
     """Margin of "the expected ΔF of ``step`` has no finite minimiser in ‖Δc‖ ≥ 0", by numeric minimisation.
 
@@ -88,12 +68,6 @@ def no_minimiser_margin(
         allow = rounding * (abs(values[k]) + abs(values[k + 1]) + abs(step.F0))
         margins.append((values[k] - values[k + 1] + allow) / allow)
     return min(margins), found, values
-
-
-def _downhill(H: np.ndarray, x: np.ndarray, chat: np.ndarray) -> tuple[np.ndarray, float]:
-    """ĉ turned to point downhill (∇F·ĉ < 0 with ∇F = Hx), and ∇F·ĉ."""
-    g = float((H @ x) @ chat)
-    return (-chat, -g) if g > 0 else (chat, g)
 
 
 @claim(
@@ -128,9 +102,9 @@ def _steady_positivity(profile: Profile) -> Outcome:
         H = pd.H
         x = rng.standard_normal(pd.n)
         chat = rng.standard_normal(pd.n)
-        chat, g = _downhill(H, x, chat / np.linalg.norm(chat))
+        chat, g = downhill(H, x, chat / np.linalg.norm(chat))
         assume(g < 0)
-        step = _ExplicitStep(H, x, chat)
+        step = ExplicitStep(H, x, chat)
         hi = 1.0
         while step.argmin(hi)[1] < 0:  # min over s of E[ΔF] grows like ½e²Tr/N: bracket its zero
             hi *= 2.0
@@ -154,10 +128,10 @@ def _steady_positivity(profile: Profile) -> Outcome:
         if float(d @ Hi @ d) >= 0:  # the mixture tipped positive: keep the pure negative direction
             d = v_neg
         xi = rng.standard_normal(ind.n)
-        d, gi = _downhill(Hi, xi, d)
+        d, gi = downhill(Hi, xi, d)
         assume(gi < 0)
         q_neg = float(d @ Hi @ d)
-        flat = _ExplicitStep(Hi, xi, d)
+        flat = ExplicitStep(Hi, xi, d)
         m_none, found, values = no_minimiser_margin(flat, 1.0, _rounding_tol(ind.n, _cond(ind.eigvals)))
         margins_all = {"balance": m_balance, "no_minimiser": m_none}
         return min(margins_all.values()), {

@@ -3,6 +3,7 @@ directions, and the rounding allowances the tolerances are built from."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -73,3 +74,52 @@ def within_rounding(error: float, scale: float, n: int, cond: float) -> float:
 def _cond(lam: np.ndarray) -> float:
     a = np.abs(lam)
     return float(a.max() / a[a > 0].min()) if np.any(a > 0) else 1.0
+
+
+class ExplicitStep:
+    """Ground truth for the magnitude claims: one step w → w + s·ĉ + Δε on an explicit quadratic
+    F(v) = ½vᵀHv of the displacement v = w − w*, with Δε uniform on the sphere of radius e.
+
+    E over Δε of ΔF(s) = F(x + sĉ) − F(x) + ½e²·Tr(H)/N uses only E[Δε] = 0 and the sphere's
+    second moment E[ΔεΔεᵀ] = (e²/N)·I; F is evaluated as written, never through eq2 or eq8.
+    ``trace_over_n`` defaults to the explicit Tr(H)/N; a claim checking the toolkit's own
+    trace passes that instead.
+    """
+
+    def __init__(
+        self, H: np.ndarray, x: np.ndarray, chat: np.ndarray, trace_over_n: float | None = None
+    ) -> None:
+        self.H, self.x, self.chat = H, x, chat
+        self.n = H.shape[0]
+        self.trace_over_n = float(np.trace(H)) / self.n if trace_over_n is None else trace_over_n
+        self.F0 = self.F(x)
+
+    def F(self, v: np.ndarray) -> float:
+        """F at displacement v = w − w*: ½vᵀHv."""
+        return 0.5 * float(v @ self.H @ v)
+
+    def expected_dF(self, s: float, e: float) -> float:
+        """E over Δε of F after the step s·ĉ and a fluctuation of size e, minus F before."""
+        return self.F(self.x + s * self.chat) - self.F0 + 0.5 * e * e * self.trace_over_n
+
+    def argmin(self, e: float) -> tuple[float, float]:
+        """(s*, E[ΔF](s*)): brute-force Brent minimisation over s ≥ 0 (via |s|)."""
+        from scipy.optimize import minimize_scalar
+
+        res = minimize_scalar(
+            lambda s: self.expected_dF(abs(s), e), bracket=(0.0, 1.0), method="brent", tol=1e-12
+        )
+        s_star = abs(float(res.x))
+        return s_star, self.expected_dF(s_star, e)
+
+    def flatness(self, e: float, s_star: float, value: float, q_c: float) -> float:
+        """How well any 1-D minimiser can locate s*: values within δ differ by ½Q[Δc]δ², below
+        the rounding ε·|E| once δ < √(2ε|E|/Q[Δc]) (plus Brent's relative 1e-12)."""
+        scale = abs(value) + abs(self.expected_dF(0.0, e)) + abs(self.F0)
+        return math.sqrt(2.0 * EPS * scale / q_c) + 1e-12 * s_star
+
+
+def downhill(H: np.ndarray, x: np.ndarray, chat: np.ndarray) -> tuple[np.ndarray, float]:
+    """ĉ turned to point downhill (∇F·ĉ < 0 with ∇F = Hx), and ∇F·ĉ."""
+    g = float((H @ x) @ chat)
+    return (-chat, -g) if g > 0 else (chat, g)
