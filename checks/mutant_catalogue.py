@@ -361,6 +361,14 @@ CATALOGUE: tuple[Mutant, ...] = (
         "coefficient",
         "the engine's recorded error doubled (Σ r·d is twice the loss)",
     ),
+    Mutant(
+        "supplied_hessian_stale",
+        "numerics/landscapes/function.py",
+        "key = w.tobytes()",
+        'key = b""',
+        "window",
+        "a supplied Hessian kept from the first point asked and reused at every later point",
+    ),
     # ------------------------------------------------------------------ checks: verdict machinery
     Mutant(
         "z_threshold_loose",

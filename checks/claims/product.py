@@ -181,8 +181,9 @@ def _rules(profile: Profile) -> Outcome:
 
 @claim(
     "landscapes_numerics",
-    "plasticity.numerics.landscapes: a Quadratic's F, ∇F and HVPs are ½xᵀHx, Hx and Hv; a FunctionLandscape "
-    "given F only differentiates it to within its own stated finite-difference error",
+    "plasticity.numerics.landscapes: a Quadratic's F, ∇F and HVPs are ½xᵀHx, Hx and Hv; a "
+    "FunctionLandscape given F only differentiates it to within its own stated finite-difference "
+    "error, and one given its Hessian uses it at every point asked",
     conditions=(
         "ground truth: the quadratic and the quartic F = ½xᵀHx + (κ/4)Σx⁴ differentiated by hand "
         "(∇F = Hx + κx³, ∇²F = H + 3κ diag(x²))",
@@ -230,7 +231,22 @@ def _landscapes(profile: Profile) -> Outcome:
         m_grad = 1 - float(np.max(np.abs(land.grad(w) - grad) / g_err))
         h_err = 10 * land.fd_error_estimate(w, v) + tol * float(np.abs(hessian @ v).max())
         m_hvp = 1 - float(np.max(np.abs(land.hvp(w, v) - hessian @ v) / h_err))
-        margins = {"quadratic": m_quad, "fd_gradient": m_grad, "fd_hvp": m_hvp}
+        # a supplied Hessian is used as given, at every point asked (it is kept per point): the
+        # quartic's HVPs at w and at a second point match the hand-derived Hessian there
+        exact = FunctionLandscape(quartic, n, hess=lambda y: H + 3 * kappa * np.diag((y - w_star) ** 2))
+        w2 = w + rng.standard_normal(n)
+        hessian2 = H + 3 * kappa * np.diag((w2 - w_star) ** 2)
+        hv_scale = max(float(np.abs(hessian2 @ v).max()), float(np.abs(hessian @ v).max()))
+        m_supplied = 1 - max(
+            float(np.max(np.abs(exact.hvp(w, v) - hessian @ v))),
+            float(np.max(np.abs(exact.hvp(w2, v) - hessian2 @ v))),
+        ) / (tol * hv_scale * max(1.0, float(np.abs(v).sum())))
+        margins = {
+            "quadratic": m_quad,
+            "fd_gradient": m_grad,
+            "fd_hvp": m_hvp,
+            "supplied_hessian": m_supplied,
+        }
         return min(margins.values()), {"n": n, "kappa": kappa, "margins": margins}
 
     return check_property(
