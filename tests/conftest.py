@@ -18,3 +18,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip_slow)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With PLASTICITY_REQUIRE_MODULES=a,b set (CI does), a missing optional module is an
+    error rather than a reason to skip: the tests that need it must really run there."""
+    import importlib.util
+    import os
+
+    wanted = [m for m in os.environ.get("PLASTICITY_REQUIRE_MODULES", "").split(",") if m.strip()]
+    missing = []
+    for name in wanted:
+        # found, not imported: importing torch or jax here would load their thread pools
+        # into every test of the session
+        try:
+            found = importlib.util.find_spec(name.strip()) is not None
+        except ImportError:
+            found = False
+        if not found:
+            missing.append(name.strip())
+    if missing:
+        raise pytest.UsageError("PLASTICITY_REQUIRE_MODULES: not installed: " + "; ".join(missing))
