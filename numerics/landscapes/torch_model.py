@@ -105,7 +105,7 @@ class TorchLandscape:
         self.eps = float(torch.finfo(self.dtype).eps)
         self.w_star = None if w_star is None else check_point(w_star, self.n, "w_star")
         self._build_transforms()
-        value = self._call("loss_fn", self._f, self._tensor(self.w0))
+        value = self._call("loss_fn", self._raw_f, self._tensor(self.w0))
         if not isinstance(value, torch.Tensor) or value.numel() != 1:
             raise ValueError(
                 f"loss_fn(model(inputs), targets) must return one number; got "
@@ -114,6 +114,9 @@ class TorchLandscape:
 
     # ----- the function and its transforms
     def _f(self, flat: Any) -> Any:
+        return self._raw_f(flat).reshape(())
+
+    def _raw_f(self, flat: Any) -> Any:
         torch = self._torch
         params: dict[str, Any] = {}
         offset = 0
@@ -121,7 +124,7 @@ class TorchLandscape:
             params[name] = flat[offset : offset + size].reshape(shape)
             offset += size
         out = torch.func.functional_call(self._module, (params, self._fixed), (self._inputs,))
-        return self._loss_fn(out, self._targets).reshape(())
+        return self._loss_fn(out, self._targets)
 
     def _build_transforms(self) -> None:
         func = self._torch.func
