@@ -106,10 +106,16 @@ class JaxLandscape:
             self.w0 = np.asarray(flat, dtype=np.float64)
             self.eps = float(jnp.finfo(dtype).eps)
             self._loss_fn = loss_fn
+            shape = self._call(
+                "loss_fn", jax.eval_shape, lambda w, b: loss_fn(self._unravel(w), b), flat, self._batch
+            )
+            if int(np.prod(getattr(shape, "shape", (-1,)))) != 1:
+                raise ValueError(
+                    "loss_fn(params, batch) must return one number; got shape "
+                    f"{getattr(shape, 'shape', shape)}"
+                )
             self._build_transforms()
-            value = self._call("loss_fn", self._f, self.w0, self._batch)
-        if np.asarray(value).size != 1:
-            raise ValueError(f"loss_fn(params, batch) must return one number; got shape {np.shape(value)}")
+            self._call("loss_fn", self._f, self.w0, self._batch)
         self.w_star = None if w_star is None else check_point(w_star, self.n, "w_star")
 
     def _build_transforms(self) -> None:
@@ -149,14 +155,24 @@ class JaxLandscape:
             raise ValueError(f"{what} is NaN or inf at the point given")
         return arr
 
-    def _chunked(self, what: str, fn: Callable[..., Any], *blocks: np.ndarray) -> np.ndarray:
-        """``fn(*blocks, batch)`` over row chunks of the (k, n) arrays; (n,) arrays are shared."""
+    def _chunks(self, what: str, fn: Callable[..., Any], *blocks: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+        """``fn(*blocks, batch)`` over row chunks of the (k, n) arrays ((n,) arrays are shared),
+        each output a tuple of float64 arrays.  A chunk's rows are padded (repeating its last
+        row) to the next power of two, so that each transform compiles for at most
+        log2(chunk) + 1 shapes; the padding rows are dropped."""
         k = next(b.shape[0] for b in blocks if b.ndim == 2)
         out = []
         for start in range(0, k, self.chunk):
-            args = [b if b.ndim == 1 else b[start : start + self.chunk] for b in blocks]
-            out.append(self._numpy(self._call(what, fn, *args, self._batch), what))
-        return np.concatenate(out, axis=0)
+            rows = min(self.chunk, k - start)
+            size = 1 << (rows - 1).bit_length()
+            args = [b if b.ndim == 1 else _pad(b[start : start + rows], size) for b in blocks]
+            result = self._call(what, fn, *args, self._batch)
+            parts = result if isinstance(result, tuple) else (result,)
+            out.append(tuple(self._numpy(np.asarray(r)[:rows], what) for r in parts))
+        return out
+
+    def _chunked(self, what: str, fn: Callable[..., Any], *blocks: np.ndarray) -> np.ndarray:
+        return np.concatenate([c[0] for c in self._chunks(what, fn, *blocks)], axis=0)
 
     # ----- the Landscape protocol
     def loss(self, w: np.ndarray) -> float:
@@ -197,13 +213,8 @@ class JaxLandscape:
 
     def loss_grad_batch(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(F, ∇F) at each row of W from one reverse pass per row."""
-        W = check_batch(W, self.n)
-        values, grads = [], []
-        for start in range(0, W.shape[0], self.chunk):
-            f, g = self._call("∇F", self._value_grad_many, W[start : start + self.chunk], self._batch)
-            values.append(self._numpy(f, "F"))
-            grads.append(self._numpy(g, "∇F"))
-        return np.concatenate(values), np.concatenate(grads, axis=0)
+        chunks = self._chunks("∇F", self._value_grad_many, check_batch(W, self.n))
+        return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks], axis=0)
 
     # ----- the parameter map
     def unflatten(self, w: np.ndarray) -> Any:
@@ -213,6 +224,13 @@ class JaxLandscape:
 
     def __repr__(self) -> str:
         return f"JaxLandscape(N={self.n}, {self.dtype})"
+
+
+def _pad(rows: np.ndarray, size: int) -> np.ndarray:
+    """``rows`` extended to ``size`` rows by repeating its last row."""
+    if rows.shape[0] == size:
+        return rows
+    return np.concatenate([rows, np.repeat(rows[-1:], size - rows.shape[0], axis=0)])
 
 
 def from_jax(
