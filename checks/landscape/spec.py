@@ -256,7 +256,10 @@ def _call_factory(
         try:
             landscape.w_star = parse_minimum(w_star, int(n))  # type: ignore[misc]
         except AttributeError:
-            raise ValueError(f"{label}() returned a landscape whose w_star cannot be set") from None
+            raise ValueError(
+                f"{label}() returned a landscape whose w_star cannot be set: give it its minimum "
+                f"when building it, instead of --minimum"
+            ) from None
     exact = _exact_derivatives(landscape)
     notes = (f"landscape built by {name}(): {landscape!r}",)
     return UserLandscape(landscape, "module", label, exact, notes)
