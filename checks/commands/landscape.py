@@ -1,6 +1,7 @@
 """`plasticity landscape`: the theory's claims on your own landscape at a point.
 
-SPEC is ``path/to/module.py:function`` (imports and RUNS that module), a ``.npy`` Hessian
+SPEC is ``path/to/module.py:function`` (imports and RUNS that module; a function of no
+arguments is a factory returning a Landscape, e.g. a PyTorch or JAX model), a ``.npy`` Hessian
 (a quadratic with minimum 0 unless --minimum says otherwise), or omitted when the
 landscape is given as an expression with ``--expr EXPR --vars x,y``.
 """
@@ -18,8 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "spec",
         nargs="?",
         metavar="SPEC",
-        help="path/to/module.py:function (the module is imported: its code RUNS) or path/to/hessian.npy; "
-        "omit it when using --expr",
+        help="path/to/module.py:function (the module is imported: its code RUNS), path/to/module.py:factory "
+        "(a function of no arguments returning a Landscape, e.g. plasticity.landscapes.from_torch(...)) or "
+        "path/to/hessian.npy; omit it when using --expr",
     )
     parser.add_argument(
         "--expr", metavar="EXPR", help='a SymPy expression for F, e.g. "(1-x)**2 + 100*(y-x**2)**2"'
@@ -28,8 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--at",
         metavar="POINT",
-        required=True,
-        help="the point w: comma-separated numbers or a .npy file (write --at=-1,2 when it starts with '-')",
+        help="the point w: comma-separated numbers or a .npy file (write --at=-1,2 when it starts with '-'); "
+        "required, except for a module.py:factory whose landscape has w0 (e.g. a PyTorch or JAX model's own "
+        "parameters), which is then the default point",
     )
     parser.add_argument(
         "--minimum",

@@ -2,9 +2,13 @@
 
 SPEC is one of three kinds:
 
-* ``path/to/module.py:function`` -- **the module is imported, so its code runs** with your
+* ``path/to/module.py:name`` -- **the module is imported, so its code runs** with your
   permissions (it is your own code; do not point this at files you do not trust).
-  ``function(w)`` takes a float64 vector of length N and returns F(w).  Optional exact
+  If ``name`` can be called with no arguments it is a *factory*: ``name()`` returns a
+  :class:`plasticity.numerics.landscapes.Landscape` (for instance a PyTorch or JAX model through
+  :func:`plasticity.landscapes.from_torch` / :func:`plasticity.landscapes.from_jax`), and
+  ``--at`` may be omitted when that landscape has a ``w0`` (its own parameters).
+  Otherwise ``name(w)`` takes a float64 vector of length N and returns F(w).  Optional exact
   derivatives are found by name, first ``<function>_grad(w)``, ``<function>_hess(w)``,
   ``<function>_hvp(w, v)``, then module-level ``grad(w)``, ``hessian(w)``, ``hvp(w, v)``;
   whatever is missing is computed by central finite differences
@@ -17,7 +21,8 @@ SPEC is one of three kinds:
   whose minimum w* defaults to 0.
 
 POINT (``--at``) is comma-separated numbers or a ``.npy`` file; ``--minimum`` is a POINT or a
-single number meaning that value in every coordinate.
+single number meaning that value in every coordinate.  The module is loaded from its path
+(``importlib.util.spec_from_file_location``); no string is ever evaluated.
 
 Whether the loaded landscape is usable at the point is checked by
 :func:`plasticity.checks.landscape.diagnostics.check_at_point`.
@@ -26,6 +31,7 @@ Whether the loaded landscape is usable at the point is checked by
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import itertools
 import sys
 from collections.abc import Callable, Sequence
@@ -42,6 +48,8 @@ __all__ = [
     "UserLandscape",
     "load",
     "from_module",
+    "from_factory",
+    "is_factory",
     "from_expression",
     "from_hessian_file",
     "parse_point",
@@ -152,13 +160,7 @@ def _guard(fn: Callable[..., object], label: str) -> Callable[..., object]:
 # --------------------------------------------------------------------------- module SPEC
 
 
-def from_module(spec: str, n: int, w_star: np.ndarray | None = None) -> UserLandscape:
-    """Import ``path/to/module.py:function`` (this RUNS the module) and wrap it as a landscape.
-
-    Gradient / Hessian / HVP callables are taken from ``<function>_grad``, ``<function>_hess``,
-    ``<function>_hvp`` or else module-level ``grad``, ``hessian``, ``hvp``; missing ones are
-    finite differences.  ``n`` is the number of parameters (the length of the point).
-    """
+def _split_module_spec(spec: str) -> tuple[Path, str]:
     path_text, sep, func_name = spec.rpartition(":")
     if not sep or not path_text or not func_name:
         raise ValueError(f"module SPEC must look like path/to/module.py:function; got {spec!r}")
@@ -171,6 +173,12 @@ def from_module(spec: str, n: int, w_star: np.ndarray | None = None) -> UserLand
         raise ValueError(f"module SPEC {path} is not a file")
     if not func_name.isidentifier():
         raise ValueError(f"{func_name!r} is not a valid Python function name")
+    return path, func_name
+
+
+def _import_module_spec(spec: str) -> tuple[Path, str, object, Callable[..., object]]:
+    """Import the file a module SPEC names (this RUNS it); return (path, name, module, callable)."""
+    path, func_name = _split_module_spec(spec)
     module_name = f"plasticity_user_landscape_{next(_counter)}"
     loader_spec = importlib.util.spec_from_file_location(module_name, path)
     if loader_spec is None or loader_spec.loader is None:
@@ -180,7 +188,7 @@ def from_module(spec: str, n: int, w_star: np.ndarray | None = None) -> UserLand
     try:
         loader_spec.loader.exec_module(module)
     except Exception as exc:  # noqa: BLE001 - the user's module failing to import is a user error
-        raise ValueError(f"importing {path} raised {type(exc).__name__}: {exc}") from None
+        raise ValueError(f"importing {path} raised {type(exc).__name__}: {_one_line(exc)}") from None
     finally:
         sys.modules.pop(module_name, None)
     f = getattr(module, func_name, None)
@@ -189,6 +197,108 @@ def from_module(spec: str, n: int, w_star: np.ndarray | None = None) -> UserLand
         raise ValueError(f"{path} has no function {func_name!r} (callables found: {public})")
     if not callable(f):
         raise ValueError(f"{path}:{func_name} is not callable")
+    return path, func_name, module, f
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "(no message)"
+
+
+def is_factory(fn: Callable[..., object]) -> bool:
+    """Whether ``fn`` can be called with no arguments (a landscape factory, not F(w))."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False
+    return all(
+        p.default is not inspect.Parameter.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        for p in sig.parameters.values()
+    )
+
+
+def from_factory(spec: str, w_star: np.ndarray | str | float | None = None) -> UserLandscape:
+    """Import ``path/to/module.py:factory`` (this RUNS the module) and call ``factory()``.
+
+    The factory takes no arguments and returns a :class:`Landscape` (for instance
+    :func:`plasticity.landscapes.from_torch` or :func:`plasticity.landscapes.from_jax` of a
+    trained model).  Its derivatives count as exact unless it says otherwise in an ``exact``
+    attribute (a subset of ``("grad", "hessian")``).  ``w_star`` (a POINT or one number) sets
+    the known minimum.  Every failure is a one-line ``ValueError``.
+    """
+    path, name, _, factory = _import_module_spec(spec)
+    return _call_factory(path, name, factory, w_star)
+
+
+def _call_factory(
+    path: Path, name: str, factory: Callable[..., object], w_star: np.ndarray | str | float | None
+) -> UserLandscape:
+    label = f"{path}:{name}"
+    try:
+        with np.errstate(all="ignore"):
+            landscape = factory()
+    except Exception as exc:  # noqa: BLE001 - the user's factory failing is a user error
+        raise ValueError(f"{label}() raised {type(exc).__name__}: {_one_line(exc)}") from None
+    if not isinstance(landscape, Landscape):
+        missing = [
+            a
+            for a in ("n", "w_star", "loss", "grad", "hvp", "hessian", "grad_batch", "loss_batch")
+            if not hasattr(landscape, a)
+        ]
+        raise ValueError(
+            f"{label}() returned {type(landscape).__name__}, not a Landscape "
+            f"(missing: {', '.join(missing)}); return e.g. plasticity.landscapes.from_torch(...)"
+        )
+    n = getattr(landscape, "n", None)
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"{label}() returned a landscape whose n is {n!r}, not a positive integer")
+    if w_star is not None:
+        try:
+            landscape.w_star = parse_minimum(w_star, int(n))  # type: ignore[misc]
+        except AttributeError:
+            raise ValueError(
+                f"{label}() returned a landscape whose w_star cannot be set: give it its minimum "
+                f"when building it, instead of --minimum"
+            ) from None
+    exact = _exact_derivatives(landscape)
+    notes = (f"landscape built by {name}(): {landscape!r}",)
+    return UserLandscape(landscape, "module", label, exact, notes)
+
+
+def _exact_derivatives(landscape: Landscape) -> tuple[str, ...]:
+    """Which derivatives of a factory's landscape are exact: its own ``exact`` attribute, else
+    what a FunctionLandscape was given (``has_grad``/``has_hessian``), else all of them."""
+    exact = getattr(landscape, "exact", None)
+    if exact is not None:
+        return tuple(k for k in ("grad", "hessian") if k in tuple(exact))
+    if hasattr(landscape, "has_grad") and hasattr(landscape, "has_hessian"):
+        return tuple(k for k, v in (("grad", landscape.has_grad), ("hessian", landscape.has_hessian)) if v)
+    return ("grad", "hessian")
+
+
+def from_module(spec: str, n: int, w_star: np.ndarray | None = None) -> UserLandscape:
+    """Import ``path/to/module.py:function`` (this RUNS the module) and wrap it as a landscape.
+
+    Gradient / Hessian / HVP callables are taken from ``<function>_grad``, ``<function>_hess``,
+    ``<function>_hvp`` or else module-level ``grad``, ``hessian``, ``hvp``; missing ones are
+    finite differences.  ``n`` is the number of parameters (the length of the point).
+    A ``function`` that takes no arguments is a factory (:func:`from_factory`).
+    """
+    path, func_name, module, f = _import_module_spec(spec)
+    if is_factory(f):
+        return _call_factory(path, func_name, f, w_star)
+    return _function_landscape(path, func_name, module, f, n, w_star)
+
+
+def _function_landscape(
+    path: Path,
+    func_name: str,
+    module: object,
+    f: Callable[..., object],
+    n: int,
+    w_star: np.ndarray | None,
+) -> UserLandscape:
+    """F(w) = ``f(w)`` with whatever derivatives ``module`` supplies by name (see from_module)."""
 
     def find(*names: str) -> tuple[str, Callable[..., object]] | tuple[None, None]:
         for name in names:
@@ -273,6 +383,34 @@ def spec_kind(spec: str | None, expr: str | None) -> str:
     )
 
 
+def _load_module(
+    spec: str,
+    at: str | Sequence[float] | np.ndarray | None,
+    minimum: str | float | Sequence[float] | np.ndarray | None,
+) -> tuple[UserLandscape, np.ndarray]:
+    """A module SPEC and its point: a factory's landscape at ``at`` or its ``w0``, or F(w) at ``at``."""
+    path, name, module, fn = _import_module_spec(spec)
+    if is_factory(fn):
+        user = _call_factory(path, name, fn, minimum)
+        n = user.landscape.n
+        if at is not None:
+            return user, parse_point(at, n)
+        w0 = getattr(user.landscape, "w0", None)
+        if w0 is None:
+            raise ValueError(
+                f"--at POINT is required: the landscape {name}() returned has no w0 (default point)"
+            )
+        return user, parse_point(w0, n, name=f"{name}().w0")
+    if at is None:
+        raise ValueError(
+            f"--at POINT is required for a function F(w) such as {name}: comma-separated numbers or a .npy "
+            "file (only a factory, taking no arguments and returning a Landscape with w0, needs none)"
+        )
+    w = parse_point(at)
+    w_star = None if minimum is None else parse_minimum(minimum, w.size)
+    return _function_landscape(path, name, module, fn, w.size, w_star), w
+
+
 def load(
     spec: str | None = None,
     *,
@@ -283,22 +421,21 @@ def load(
 ) -> tuple[UserLandscape, np.ndarray]:
     """Load a landscape from the command-line pieces and the point ``at``; returns (landscape, w).
 
-    ``--at`` is required: N is taken from the expression's variables, the Hessian's size, or
-    (for a module) the point's length.
+    N is taken from the expression's variables, the Hessian's size, a factory's landscape,
+    or (for a function F(w)) the point's length.  ``--at`` is required except for a module
+    factory whose landscape has ``w0`` (its own parameters, e.g. a trained model's), which is
+    then the point.
     """
     kind = spec_kind(spec, expr)
     if kind == "expression" and variables is None:
         raise ValueError("--expr needs --vars, the comma-separated variable names, e.g. --vars x,y")
     if kind != "expression" and variables is not None:
         raise ValueError("--vars only goes with --expr")
+    if kind == "module":
+        return _load_module(str(spec), at, minimum)
     if at is None:
         raise ValueError("--at POINT is required: comma-separated numbers or a .npy file")
-    if kind == "module":
-        w = parse_point(at)
-        n = w.size
-        w_star = None if minimum is None else parse_minimum(minimum, n)
-        user = from_module(str(spec), n, w_star)
-    elif kind == "expression":
+    if kind == "expression":
         names = parse_variables(variables)  # type: ignore[arg-type]
         n = len(names)
         w = parse_point(at, n)

@@ -7,7 +7,13 @@ and a user's own function.  Implementations:
 * :class:`Quadratic` -- ``F(w) = ½ (w - w*)ᵀ H (w - w*)`` from a dense or eigen-decomposed H;
 * :class:`NetworkLandscape` -- student-teacher MSE of the paper's networks, exact derivatives;
 * :class:`FunctionLandscape` -- a user's callables, central finite differences fill the gaps;
-* :class:`ExpressionLandscape` -- a SymPy expression, exact derivatives by differentiation.
+* :class:`ExpressionLandscape` -- a SymPy expression, exact derivatives by differentiation;
+* :func:`from_torch` -- a PyTorch model and loss (:class:`TorchLandscape`, ``torch.func``
+  autodiff; needs the ``torch`` extra);
+* :func:`from_jax` -- a JAX loss over a parameter pytree (:class:`JaxLandscape`, ``jax``
+  autodiff; needs the ``jax`` extra).
+
+torch and jax are imported only when a landscape of theirs is built.
 
 All inputs are checked: a point of the wrong length, a non-finite value or a callable that
 returns NaN or the wrong shape raises ``ValueError`` naming the problem.
@@ -26,8 +32,10 @@ from plasticity.numerics.landscapes.base import (
 )
 from plasticity.numerics.landscapes.expression import ExpressionLandscape
 from plasticity.numerics.landscapes.function import FunctionLandscape
+from plasticity.numerics.landscapes.jax_model import JaxLandscape, from_jax
 from plasticity.numerics.landscapes.network import NetworkLandscape
 from plasticity.numerics.landscapes.quadratic import Quadratic
+from plasticity.numerics.landscapes.torch_model import TorchLandscape, from_torch
 
 __all__ = [
     "EPS",
@@ -36,6 +44,10 @@ __all__ = [
     "NetworkLandscape",
     "FunctionLandscape",
     "ExpressionLandscape",
+    "TorchLandscape",
+    "JaxLandscape",
+    "from_torch",
+    "from_jax",
     "check_batch",
     "check_point",
     "check_directions",
