@@ -26,6 +26,7 @@ __all__ = [
     "spectrum",
     "dense_hessian",
     "hutchinson_samples",
+    "diagonal_from_products",
     "EXACT_MAX_N",
 ]
 
@@ -99,13 +100,20 @@ def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
 
 def _diagonal(landscape: Landscape, w: np.ndarray, chunk: int = 256) -> np.ndarray:
     """diag(∇²F) exactly, from HVPs of basis vectors in chunks (never an N×N HVP block)."""
-    n = landscape.n
+    return diagonal_from_products(lambda E: landscape.hvp(w, E), landscape.n, chunk)
+
+
+def diagonal_from_products(
+    products: Callable[[np.ndarray], np.ndarray], n: int, chunk: int = 256
+) -> np.ndarray:
+    """diag(∇²F) from the products of basis vectors, ``chunk`` at a time (``products`` maps
+    rows (m, n) to ∇²F times each row): N products, chunk·N memory."""
     diag = np.empty(n)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         E = np.zeros((stop - start, n))
         E[np.arange(stop - start), np.arange(start, stop)] = 1.0
-        HE = np.asarray(landscape.hvp(w, E))
+        HE = np.asarray(products(E))
         diag[start:stop] = HE[np.arange(stop - start), np.arange(start, stop)]
     return diag
 

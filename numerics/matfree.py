@@ -359,11 +359,17 @@ def extreme_eigenvalues(
 
 
 def hessian_norm(
-    landscape: Landscape, w: np.ndarray, *, tol: float = 1e-3, rng: np.random.Generator | None = None
+    landscape: Landscape,
+    w: np.ndarray,
+    *,
+    tol: float = 1e-3,
+    rng: np.random.Generator | None = None,
+    hvp_exact: bool | None = None,
+    grad_exact: bool | None = None,
 ) -> float:
-    """An upper estimate of ‖∇²F(w)‖₂ from Lanczos on HVPs: |θ| + residual of the largest-
-    magnitude Ritz value (a few dozen products at a loose ``tol``)."""
-    op = HessianOperator(landscape, w)
+    """An upper estimate of ‖∇²F(w)‖₂ from Lanczos on HVPs (:class:`HessianOperator`): |θ| +
+    residual of the largest-magnitude Ritz value (a few dozen products at a loose ``tol``)."""
+    op = HessianOperator(landscape, w, hvp_exact=hvp_exact, grad_exact=grad_exact)
     n = op.shape[0]
     if n <= 2:
         return extreme_eigenvalues(op, rng=rng).norm
@@ -501,8 +507,12 @@ def trace_over_n_adaptive(
     are then returned, "undecided at this precision".  The standard error is that of the mean
     of the probes (sample s.d./√probes); z is a normal quantile, so decisions assume the
     mean of ≥ ``block`` probes is near normal.
+
+    When N ≤ ``max_probes`` the trace is cheaper exactly: Σ eᵢᵀ∇²F eᵢ over the N basis
+    vectors (N products, in chunks), with no standard error and every comparison decided
+    beyond the operator's error.
     """
-    from plasticity.numerics.curvature import hutchinson_samples
+    from plasticity.numerics.curvature import diagonal_from_products, hutchinson_samples
 
     if isinstance(block, bool) or not isinstance(block, int | np.integer) or block < 2:
         raise ValueError(f"block must be an integer ≥ 2 (a standard error needs two probes); got {block!r}")
@@ -511,6 +521,18 @@ def trace_over_n_adaptive(
     n = op.shape[0]
     gen = np.random.default_rng(0) if rng is None else rng
     bias = op.rounding_bound()
+    if n <= max_probes:
+        chunk = max(1, min(256, BLOCK_ELEMENTS // n))
+        diag = diagonal_from_products(op.hvp_rows, n, chunk)
+        if not op.hvp_exact:
+            # Richardson over the whole diagonal (N more products at step 2h): the truncation of
+            # the mean, plus the noise of two gradient evaluations per entry
+            diag2 = diagonal_from_products(lambda E: op._products(E, factor=2.0), n, chunk)
+            bias += float(np.mean(np.abs(diag - diag2))) / 3 + op.grad_error / op.step
+        value = float(np.sum(diag) / n)
+        open_ = _decided(value, bias, boundaries)
+        how = f"exact: Σ of the {n} diagonal entries eᵢᵀ∇²F eᵢ from HVPs (N ≤ max_probes)"
+        return TraceEstimate(Figure(value, bias, 0.0, how), n, not open_, tuple(open_))
     samples = np.empty(0)
     while True:
         k = min(block, max_probes - samples.size)
