@@ -495,6 +495,7 @@ def trace_over_n_adaptive(
     max_probes: int = 1024,
     rel_stderr: float | None = None,
     rng: np.random.Generator | None = None,
+    exact: bool | None = None,
 ) -> TraceEstimate:
     """Tr(∇²F)/N by Hutchinson's estimator (Rademacher probes, :func:`curvature.hutchinson_samples`),
     adding ``block`` probes at a time until it is decided on which side of every boundary it lies.
@@ -508,7 +509,8 @@ def trace_over_n_adaptive(
     of the probes (sample s.d./√probes); z is a normal quantile, so decisions assume the
     mean of ≥ ``block`` probes is near normal.
 
-    When N ≤ ``max_probes`` the trace is cheaper exactly: Σ eᵢᵀ∇²F eᵢ over the N basis
+    When N ≤ ``max_probes`` (or with ``exact`` True; False forces sampling) the trace is
+    cheaper exactly: Σ eᵢᵀ∇²F eᵢ over the N basis
     vectors (N products, in chunks), with no standard error and every comparison decided
     beyond the operator's error.
     """
@@ -521,7 +523,7 @@ def trace_over_n_adaptive(
     n = op.shape[0]
     gen = np.random.default_rng(0) if rng is None else rng
     bias = op.rounding_bound()
-    if n <= max_probes:
+    if (n <= max_probes) if exact is None else exact:
         chunk = max(1, min(256, BLOCK_ELEMENTS // n))
         diag = diagonal_from_products(op.hvp_rows, n, chunk)
         if not op.hvp_exact:
