@@ -138,12 +138,14 @@ def analyse(
     seed: int = 0,
     matrix_free: bool | None = None,
     max_probes: int = 1024,
+    rel_stderr: float | None = None,
 ) -> LandscapeReport:
     """Evaluate the theory's quantities and claims on ``user``'s landscape at ``w``.
 
     ``matrix_free`` (default: when N > MAX_DENSE_N) uses ∇F and Hessian-vector products only,
     in O(N) memory, every figure with its error and Tr/N sampled with up to ``max_probes``
-    Hutchinson probes (:func:`plasticity.checks.landscape.matrix_free.analyse_matrix_free`);
+    Hutchinson probes (:func:`plasticity.checks.landscape.matrix_free.analyse_matrix_free`), and
+    with ``rel_stderr`` until its standard error is at most that fraction of |Tr/N|;
     otherwise the dense Hessian is built.
 
     ``minimum`` (w*) overrides the landscape's own ``w_star``.  The Newton step is
@@ -167,7 +169,9 @@ def analyse(
     if matrix_free:
         from plasticity.checks.landscape.matrix_free import analyse_matrix_free
 
-        return analyse_matrix_free(user, w, w_star, levels, seed=seed, max_probes=max_probes)
+        return analyse_matrix_free(
+            user, w, w_star, levels, seed=seed, max_probes=max_probes, rel_stderr=rel_stderr
+        )
 
     point = check_at_point(user, w, seed=seed)
     H, g = point.hessian, point.grad

@@ -68,6 +68,7 @@ def analyse_matrix_free(
     seed: int = 0,
     max_probes: int = 1024,
     z: float = matfree.CONFIDENCE_Z,
+    rel_stderr: float | None = None,
 ) -> LandscapeReport:
     """The report of :func:`plasticity.checks.landscape.analysis.analyse` from ∇F and HVPs only.
 
@@ -93,6 +94,7 @@ def analyse_matrix_free(
         check=check,
         z=z,
         max_probes=max_probes,
+        rel_stderr=rel_stderr,
         seed=seed,
     )
     if cur.stationary:
