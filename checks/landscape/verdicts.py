@@ -117,6 +117,8 @@ def _main_claim(
 
 def _undecided(q_c: float, q_eps: float, p: Precision) -> str:
     """Why eq9a/eq11 cannot be decided from intervals of these half-widths ('' if it can)."""
+    if p.q_c == float("inf"):
+        return f"Q[Δc] = {q_c:.6g} has no error bound here (see the notes), so no comparison is decided"
     if abs(q_c) <= p.q_c:
         return f"Q[Δc] = {q_c:.6g} ± {p.q_c:.2g} contains 0 (eq9a needs Q[Δc] > 0)"
     if abs(q_eps) <= p.q_eps:
