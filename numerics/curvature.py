@@ -7,10 +7,10 @@ Q[v] = vᵀ∇²F v / ‖v‖² (eq5) is evaluated by ``plasticity.derivations.c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse.linalg as spla
 
 from plasticity.derivations import closed_forms
 from plasticity.numerics.landscapes import Landscape, _check_square_symmetric, check_directions, check_point
@@ -25,6 +25,8 @@ __all__ = [
     "extreme_eigenvalues",
     "spectrum",
     "dense_hessian",
+    "hutchinson_samples",
+    "diagonal_from_products",
     "EXACT_MAX_N",
 ]
 
@@ -41,11 +43,15 @@ class Estimate(NamedTuple):
 
 
 class Extremes(NamedTuple):
-    """Smallest and largest eigenvalue of ∇²F at a point; ``min < 0`` means indefinite."""
+    """Smallest and largest eigenvalue of ∇²F at a point; ``min < 0`` means indefinite.
+    ``bound_min``/``bound_max`` bound their errors for Lanczos (residual ‖Hx − θx‖ plus the
+    HVPs' rounding; see :func:`plasticity.numerics.matfree.extreme_eigenvalues`), 0 for dense."""
 
     min: float
     max: float
     method: str
+    bound_min: float = 0.0
+    bound_max: float = 0.0
 
     @property
     def is_indefinite(self) -> bool:
@@ -94,13 +100,20 @@ def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
 
 def _diagonal(landscape: Landscape, w: np.ndarray, chunk: int = 256) -> np.ndarray:
     """diag(∇²F) exactly, from HVPs of basis vectors in chunks (never an N×N HVP block)."""
-    n = landscape.n
+    return diagonal_from_products(lambda E: landscape.hvp(w, E), landscape.n, chunk)
+
+
+def diagonal_from_products(
+    products: Callable[[np.ndarray], np.ndarray], n: int, chunk: int = 256
+) -> np.ndarray:
+    """diag(∇²F) from the products of basis vectors, ``chunk`` at a time (``products`` maps
+    rows (m, n) to ∇²F times each row): N products, chunk·N memory."""
     diag = np.empty(n)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         E = np.zeros((stop - start, n))
         E[np.arange(stop - start), np.arange(start, stop)] = 1.0
-        HE = np.asarray(landscape.hvp(w, E))
+        HE = np.asarray(products(E))
         diag[start:stop] = HE[np.arange(stop - start), np.arange(start, stop)]
     return diag
 
@@ -146,27 +159,26 @@ def trace_over_n(
         raise ValueError(
             f"n_probes must be an integer ≥ 2 (a standard error needs two probes); got {n_probes!r}"
         )
-    gen = _as_rng(rng)
-    samples = np.empty(n_probes)
-    chunk = 64
-    for start in range(0, n_probes, chunk):
-        k = min(chunk, n_probes - start)
-        Z = gen.choice(np.array([-1.0, 1.0]), size=(k, n))
-        HZ = np.asarray(landscape.hvp(w, Z))
-        samples[start : start + k] = np.einsum("ki,ki->k", Z, HZ) / n
+    samples = hutchinson_samples(lambda Z: landscape.hvp(w, Z), n, n_probes, _as_rng(rng))
     return Estimate(float(np.mean(samples)), float(np.std(samples, ddof=1) / np.sqrt(n_probes)), "hutchinson")
 
 
-def _operator(landscape: Landscape, w: np.ndarray) -> spla.LinearOperator:
-    n = landscape.n
+def hutchinson_samples(
+    products: Callable[[np.ndarray], np.ndarray], n: int, k: int, gen: np.random.Generator
+) -> np.ndarray:
+    """k Hutchinson samples zᵀ∇²F z / N for Rademacher probes z (their mean is unbiased for
+    Tr/N); ``products`` maps probes (m, n) to ∇²F·z (m, n).  Probes are drawn and multiplied
+    in chunks of at most BLOCK_ELEMENTS floats (O(N) memory)."""
+    from plasticity.numerics.matfree import BLOCK_ELEMENTS
 
-    def matvec(v: np.ndarray) -> np.ndarray:
-        return np.asarray(landscape.hvp(w, np.asarray(v, dtype=np.float64).reshape(n)))
-
-    def matmat(V: np.ndarray) -> np.ndarray:
-        return np.asarray(landscape.hvp(w, np.asarray(V, dtype=np.float64).T)).T
-
-    return spla.LinearOperator((n, n), matvec=matvec, matmat=matmat, rmatvec=matvec, dtype=np.float64)
+    samples = np.empty(k)
+    chunk = max(1, min(64, BLOCK_ELEMENTS // max(n, 1)))
+    for start in range(0, k, chunk):
+        m = min(chunk, k - start)
+        Z = gen.choice(np.array([-1.0, 1.0]), size=(m, n))
+        HZ = np.asarray(products(Z))
+        samples[start : start + m] = np.einsum("ki,ki->k", Z, HZ) / n
+    return samples
 
 
 def extreme_eigenvalues(
@@ -178,12 +190,13 @@ def extreme_eigenvalues(
     rng: np.random.Generator | int | None = None,
 ) -> Extremes:
     """Smallest and largest eigenvalues of ∇²F(w): dense ``eigvalsh`` for small N, Lanczos
-    (``scipy.sparse.linalg.eigsh`` on an HVP LinearOperator) for large N.
+    (``scipy.sparse.linalg.eigsh`` on the landscape's HVPs as a LinearOperator,
+    :class:`plasticity.numerics.matfree.HessianOperator`) for large N, with residual bounds.
 
     The dense path assembles ∇²F from HVPs (:func:`dense_hessian`), so neither path needs a
     Hessian method.  A negative minimum means the Hessian is indefinite at w -- reported,
     never hidden.
-    ``tol`` is eigsh's relative accuracy; ``rng`` seeds its start vector (reproducible).
+    ``tol`` is eigsh's accuracy relative to ‖∇²F‖; ``rng`` seeds its start vector (reproducible).
     """
     w = check_point(w, landscape.n)
     n = landscape.n
@@ -192,11 +205,11 @@ def extreme_eigenvalues(
     if exact or n < 3:
         lam = np.linalg.eigvalsh(dense_hessian(landscape, w))
         return Extremes(float(lam[0]), float(lam[-1]), "dense")
-    op = _operator(landscape, w)
-    v0 = _as_rng(rng).standard_normal(n)
-    lo = spla.eigsh(op, k=1, which="SA", tol=tol, v0=v0, return_eigenvectors=False)
-    hi = spla.eigsh(op, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
-    return Extremes(float(lo[0]), float(hi[0]), "lanczos")
+    from plasticity.numerics.matfree import HessianOperator
+    from plasticity.numerics.matfree import extreme_eigenvalues as lanczos
+
+    ext = lanczos(HessianOperator(landscape, w, hvp_exact=True), tol=tol, rng=_as_rng(rng))
+    return Extremes(ext.min.value, ext.max.value, "lanczos", ext.min.bound, ext.max.bound)
 
 
 def spectrum(landscape: Landscape, w: np.ndarray, *, max_n: int = 5000) -> np.ndarray:

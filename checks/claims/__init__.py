@@ -72,6 +72,7 @@ ORDER: tuple[str, ...] = (
     "curvature_numerics",
     "rules_numerics",
     "landscapes_numerics",
+    "matfree_numerics",
     "experiment_protocol",
     "network_curvature",
     "engine_kernels",

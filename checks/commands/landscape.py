@@ -49,6 +49,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=1500, help="simulation steps (default 1500)")
     parser.add_argument("--reps", type=int, default=4, help="simulation repetitions (default 4)")
     parser.add_argument("--eps-norm", type=float, default=None, help="‖Δε‖ per step (default 0.01·√N)")
+    parser.add_argument(
+        "--matrix-free",
+        action="store_true",
+        help="use only ∇F and Hessian-vector products (O(N) memory; the default above N = 3000): every "
+        "figure with its error, Tr/N by Hutchinson probes, λ_min/λ_max by Lanczos, the Newton step by MINRES",
+    )
+    parser.add_argument(
+        "--max-probes",
+        type=int,
+        default=1024,
+        help="matrix-free: most Hutchinson probes for Tr/N before a comparison is left undecided "
+        "(default 1024)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
         "--json", metavar="FILE", help="also write the report as JSON to FILE ('-' for stdout)"
@@ -66,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         at=args.at,
         minimum=args.minimum,
         seed=args.seed,
+        matrix_free=True if args.matrix_free else None,
+        max_probes=args.max_probes,
         simulate=args.simulate,
         steps=args.steps,
         reps=args.reps,

@@ -20,14 +20,14 @@ undefined there, never given a verdict.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from plasticity.checks.landscape.diagnostics import check_at_point, gradient_error_bound
+from plasticity.checks.landscape.diagnostics import MAX_DENSE_N, check_at_point, gradient_error_bound
 from plasticity.checks.landscape.spec import UserLandscape
-from plasticity.checks.landscape.verdicts import LandscapeVerdict, landscape_verdicts
+from plasticity.checks.landscape.verdicts import UNDECIDED, LandscapeVerdict, Precision, landscape_verdicts
 from plasticity.derivations import closed_forms
 from plasticity.numerics import rules
 from plasticity.numerics.curvature import Q_from_hessian
@@ -77,6 +77,12 @@ class LandscapeReport:
     notes: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     simulation: dict[str, object] | None = None
+    method: str = "dense"  # "dense" (the N×N Hessian) or "matrix-free" (∇F and HVPs only)
+    # matrix-free: each figure's error, {"bound": deterministic bound, "stderr": standard error}
+    # (an unbounded error is null), and how it was obtained
+    uncertainty: dict[str, dict[str, float | str | None]] = field(default_factory=dict)
+    # matrix-free: the confidence z, probes, residuals and ratio intervals behind the verdicts
+    matrix_free: dict[str, object] | None = None
 
     def to_json(self) -> dict[str, object]:
         """A JSON-serialisable dict (NaN never appears: undefined values are null)."""
@@ -130,8 +136,17 @@ def analyse(
     minimum: np.ndarray | Sequence[float] | None = None,
     noise_to_signal: Sequence[float] = NOISE_TO_SIGNAL,
     seed: int = 0,
+    matrix_free: bool | None = None,
+    max_probes: int = 1024,
+    rel_stderr: float | None = None,
 ) -> LandscapeReport:
     """Evaluate the theory's quantities and claims on ``user``'s landscape at ``w``.
+
+    ``matrix_free`` (default: when N > MAX_DENSE_N) uses ∇F and Hessian-vector products only,
+    in O(N) memory, every figure with its error and Tr/N sampled with up to ``max_probes``
+    Hutchinson probes (:func:`plasticity.checks.landscape.matrix_free.analyse_matrix_free`), and
+    with ``rel_stderr`` until its standard error is at most that fraction of |Tr/N|;
+    otherwise the dense Hessian is built.
 
     ``minimum`` (w*) overrides the landscape's own ``w_star``.  The Newton step is
     −(∇²F)⁻¹∇F from the Hessian at w (what the simulated Newton rule steps along); with a
@@ -149,6 +164,14 @@ def analyse(
             f"noise-to-signal levels must be positive finite numbers; got {list(noise_to_signal)}"
         )
     w_star = landscape.w_star if minimum is None else check_point(minimum, n, "--minimum")
+    if matrix_free is None:
+        matrix_free = n > MAX_DENSE_N
+    if matrix_free:
+        from plasticity.checks.landscape.matrix_free import analyse_matrix_free
+
+        return analyse_matrix_free(
+            user, w, w_star, levels, seed=seed, max_probes=max_probes, rel_stderr=rel_stderr
+        )
 
     point = check_at_point(user, w, seed=seed)
     H, g = point.hessian, point.grad
@@ -160,24 +183,91 @@ def analyse(
     trace_over_n = trace_H / n
     highly = bool(lam[0] >= -tol)
     partially = trace_over_n > 0
-    state = "highly trained" if highly else ("partially trained" if partially else "neither")
-    q_eps = float(closed_forms.raw("expected_Q_isotropic")(trace_H, n))
-    q_zeroth = float(closed_forms.raw("expected_Q_zeroth_order")(trace_H, n))
 
     grad_norm = float(np.linalg.norm(g))
     stationary = grad_norm <= point.grad_error
     if stationary:
-        notes.append(
-            f"‖∇F‖ = {grad_norm:.3g} is within its error bound {point.grad_error:.3g} "
-            f"({_bound_kind(exact)}): the point is stationary to working precision, ∇F has no "
-            "direction, and Q[∇F], the Newton step and the gradient-based ratios are undefined"
-        )
+        notes.append(stationary_note(grad_norm, point.grad_error, exact))
     q_gradient = None if stationary else float(Q_from_hessian(H, g))
 
     q_newton = None if stationary else _newton(H, g, lam, notes)
     q_beeline = None if w_star is None else _beeline(H, w, w_star, notes)
     if w_star is not None:
-        notes.extend(_minimum_note(landscape, w_star, exact))
+        notes.extend(minimum_note(landscape, w_star, exact))
+
+    return assemble(
+        user,
+        n=n,
+        levels=levels,
+        loss=point.loss,
+        grad_norm=grad_norm,
+        grad_error=point.grad_error,
+        stationary=stationary,
+        trace_over_n=trace_over_n,
+        lam_min=float(lam[0]),
+        lam_max=float(lam[-1]),
+        psd_tolerance=tol,
+        highly=highly,
+        partially=partially,
+        q_gradient=q_gradient,
+        q_newton=q_newton,
+        q_beeline=q_beeline,
+        # Each Q is a Rayleigh quotient of H, exact up to H's own error: the eigenvalue tolerance
+        # (N·eps·‖H‖ plus any finite-difference error), doubled for the difference of two Q's.
+        q_tol=2 * tol,
+        minimum_known=w_star is not None,
+        notes=notes,
+        checks=list(point.details),
+    )
+
+
+def stationary_note(grad_norm: float, grad_error: float, exact: tuple[str, ...]) -> str:
+    """The note for a gradient within its own error bound (the point is stationary)."""
+    return (
+        f"‖∇F‖ = {grad_norm:.3g} is within its error bound {grad_error:.3g} "
+        f"({_bound_kind(exact)}): the point is stationary to working precision, ∇F has no "
+        "direction, and Q[∇F], the Newton step and the gradient-based ratios are undefined"
+    )
+
+
+def assemble(
+    user: UserLandscape | Landscape,
+    *,
+    n: int,
+    levels: Sequence[float],
+    loss: float,
+    grad_norm: float,
+    grad_error: float,
+    stationary: bool,
+    trace_over_n: float,
+    lam_min: float,
+    lam_max: float,
+    psd_tolerance: float,
+    highly: bool,
+    partially: bool | None,
+    q_gradient: float | None,
+    q_newton: float | None,
+    q_beeline: float | None,
+    q_tol: float,
+    minimum_known: bool,
+    notes: list[str],
+    checks: list[str],
+    precision: Callable[[dict[str, float | None], float], dict[str, Precision]] | None = None,
+    method: str = "dense",
+    uncertainty: dict[str, dict[str, float | str | None]] | None = None,
+    matrix_free: dict[str, object] | None = None,
+) -> LandscapeReport:
+    """The report from the curvatures measured at the point (dense or matrix-free): the closed
+    forms (eq12, si_zeroth_order, si_noisy, eq9a), the verdicts and the notes.  ``precision``
+    maps (Q per rule, weight of Q[∇F] in the reference noisy Q) to each rule's interval
+    half-widths, for figures with sampling or bounded errors (matrix-free)."""
+    landscape = user.landscape if isinstance(user, UserLandscape) else user
+    trace_H = trace_over_n * n
+    state = "highly trained" if highly else ("partially trained" if partially else "neither")
+    if not highly and partially is None:
+        state = "undecided (λ_min < 0, Tr/N within its error of 0)"
+    q_eps = float(closed_forms.raw("expected_Q_isotropic")(trace_H, n))
+    q_zeroth = float(closed_forms.raw("expected_Q_zeroth_order")(trace_H, n))
 
     noisy = []
     for level in levels:
@@ -199,14 +289,12 @@ def analyse(
     predicted = {rule: _ratio(q, q_eps) for rule, q in q_by_rule.items()}
     if not highly:
         notes.append(
-            f"the Hessian is indefinite at the point (λ_min = {lam[0]:.4g} < −{tol:.2g}): the point is "
-            f"{state}; eq9a needs only Q[Δc] > 0 and Q[Δε] > 0, which ∇²F ⪰ 0 would guarantee for "
-            "every direction and which are not guaranteed here: each rule is predicted where both "
-            "are positive and not evaluated where they are not"
+            f"the Hessian is indefinite at the point (λ_min = {lam_min:.4g} < −{psd_tolerance:.2g}): "
+            f"the point is {state}; eq9a needs only Q[Δc] > 0 and Q[Δε] > 0, which ∇²F ⪰ 0 would "
+            "guarantee for every direction and which are not guaranteed here: each rule is predicted "
+            "where both are positive and not evaluated where they are not"
         )
-    # Each Q is a Rayleigh quotient of H, exact up to H's own error: the eigenvalue tolerance
-    # (N·eps·‖H‖ plus any finite-difference error), doubled for the difference of two Q's.
-    q_tol = 2 * tol
+    g1, g2 = (float(x) for x in rules.gammas(1.0, REFERENCE_NOISE_TO_SIGNAL))
     claims = landscape_verdicts(
         q_by_rule,
         predicted,
@@ -214,28 +302,32 @@ def analyse(
         noisy,
         highly,
         partially,
-        lam[0],
+        lam_min,
         state,
         q_tol,
         stationary,
-        w_star is not None,
+        minimum_known,
+        precision=None if precision is None else precision(q_by_rule, g1**2 / (g1**2 + g2**2)),
     )
-    cannot = [c.id for c in claims if c.holds is None]
+    cannot = [c.id for c in claims if c.holds is None and not c.detail.startswith(UNDECIDED)]
     if cannot:
         notes.append("claims that cannot be evaluated here: " + ", ".join(cannot))
+    undecided = [c.id for c in claims if c.holds is None and c.detail.startswith(UNDECIDED)]
+    if undecided:
+        notes.append(f"claims {UNDECIDED}: " + ", ".join(undecided))
 
     return LandscapeReport(
         source=user.source if isinstance(user, UserLandscape) else repr(landscape),
         kind=user.kind if isinstance(user, UserLandscape) else type(landscape).__name__,
         n_params=n,
-        loss=point.loss,
+        loss=loss,
         grad_norm=grad_norm,
-        grad_error_bound=point.grad_error,
+        grad_error_bound=grad_error,
         stationary=stationary,
         trace_over_n=trace_over_n,
-        lambda_min=float(lam[0]),
-        lambda_max=float(lam[-1]),
-        psd_tolerance=tol,
+        lambda_min=lam_min,
+        lambda_max=lam_max,
+        psd_tolerance=psd_tolerance,
         training_state=state,
         q_eps=q_eps,
         q_gradient=q_gradient,
@@ -246,7 +338,10 @@ def analyse(
         predicted_ratio=predicted,
         claims=claims,
         notes=notes,
-        checks=list(point.details),
+        checks=checks,
+        method=method,
+        uncertainty=uncertainty or {},
+        matrix_free=matrix_free,
     )
 
 
@@ -287,10 +382,14 @@ def _beeline(H: np.ndarray, w: np.ndarray, w_star: np.ndarray, notes: list[str])
     return float(Q_from_hessian(H, d))
 
 
-def _minimum_note(landscape: Landscape, w_star: np.ndarray, exact: tuple[str, ...]) -> list[str]:
-    """A note when ∇F(w*) exceeds its own error bound: w* is then not stationary."""
+def minimum_note(
+    landscape: Landscape, w_star: np.ndarray, exact: tuple[str, ...], hessian_norm: float | None = None
+) -> list[str]:
+    """A note when ∇F(w*) exceeds its own error bound: w* is then not stationary.
+    ``hessian_norm`` is ‖∇²F(w*)‖₂ (the dense Hessian's when not given)."""
     g_star = landscape.grad(w_star)
-    hessian_norm = float(np.linalg.norm(landscape.hessian(w_star), 2))
+    if hessian_norm is None:
+        hessian_norm = float(np.linalg.norm(landscape.hessian(w_star), 2))
     bound = gradient_error_bound(landscape, w_star, exact, g_star, hessian_norm)
     norm = float(np.linalg.norm(g_star))
     if norm <= bound:

@@ -5,6 +5,8 @@ usable there: F, ∇F and ∇²F finite and of the right shape, a supplied gradi
 with finite differences of F, a supplied Hessian consistent with finite differences of the
 gradient, and F twice differentiable at the point (one-sided differences of the gradient
 converging).  Each failure is a ``ValueError`` naming the problem.
+:func:`check_matrix_free` makes the same checks from HVPs only (a supplied HVP against
+central differences of ∇F along random directions), so nothing of size N² is built.
 :func:`gradient_error_bound` bounds the error of one evaluation of ∇F: a gradient within it
 has no direction distinguishable from noise.
 """
@@ -12,14 +14,16 @@ has no direction distinguishable from noise.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from plasticity.checks.landscape.spec import UserLandscape
+from plasticity.numerics import matfree
 from plasticity.numerics.landscapes import EPS, Landscape, check_point
 
-__all__ = ["MAX_DENSE_N", "PointCheck", "check_at_point", "gradient_error_bound"]
+__all__ = ["MAX_DENSE_N", "PointCheck", "check_at_point", "check_matrix_free", "gradient_error_bound"]
 
 #: largest N for which the report builds the dense Hessian (N² memory, N³ eigenvalues)
 MAX_DENSE_N = 3000
@@ -60,18 +64,62 @@ def check_at_point(
     w = check_point(w, n, "--at")
     if n > MAX_DENSE_N:
         raise ValueError(
-            f"N={n} is above {MAX_DENSE_N}: the dense-Hessian report is not available at this size"
+            f"N={n} is above {MAX_DENSE_N}: the dense-Hessian report is not available at this size "
+            "(the matrix-free report is: --matrix-free)"
         )
     F0 = landscape.loss(w)
     g0 = landscape.grad(w)
     H = landscape.hessian(w)
+    h_scale = float(np.max(np.abs(np.linalg.eigvalsh(H))))
+    dg = gradient_error_bound(landscape, w, exact, g0, h_scale)
+    details = _point_checks(
+        landscape, exact, w, F0, g0, lambda u: H @ u, dg, landscape.n * EPS * h_scale, seed, n_directions
+    )
+    return PointCheck(F0, g0, H, dg, details)
+
+
+def check_matrix_free(
+    user: UserLandscape | Landscape,
+    w: np.ndarray,
+    hvp: Callable[[np.ndarray], np.ndarray],
+    hessian_norm: float,
+    grad_error: float,
+    g0: np.ndarray,
+    *,
+    seed: int = 0,
+    n_directions: int = 3,
+) -> tuple[str, ...]:
+    """The checks of :func:`check_at_point` from HVPs only: a supplied gradient against central
+    differences of F, twice differentiability, and a supplied Hessian (its HVP ``hvp``) against
+    central differences of ∇F along random unit directions.  ``hessian_norm`` is ‖∇²F‖₂ (from
+    Lanczos) and ``grad_error`` the gradient's error bound.  Raises ``ValueError`` naming the
+    problem; returns the measured margins."""
+    landscape = user.landscape if isinstance(user, UserLandscape) else user
+    exact = user.exact if isinstance(user, UserLandscape) else ("grad", "hessian")
+    w = check_point(w, landscape.n, "--at")
+    F0 = landscape.loss(w)
+    floor = matfree.HVP_ROUNDING * matfree.rounding_eps(landscape) * hessian_norm
+    return _point_checks(landscape, exact, w, F0, g0, hvp, grad_error, floor, seed, n_directions)
+
+
+def _point_checks(
+    landscape: Landscape,
+    exact: tuple[str, ...],
+    w: np.ndarray,
+    F0: float,
+    g0: np.ndarray,
+    hvp: Callable[[np.ndarray], np.ndarray],
+    dg: float,
+    hvp_rounding: float,
+    seed: int,
+    n_directions: int,
+) -> tuple[str, ...]:
+    n = landscape.n
     details: list[str] = []
     rng = np.random.default_rng(seed)
     U = _unit_directions(n, min(n_directions, max(n, 1)) if n > 1 else 1, rng)
     w_scale = max(1.0, float(np.linalg.norm(w)))
-    h = EPS ** (1 / 3) * w_scale  # balances truncation h² against rounding eps/h
-    h_scale = float(np.max(np.abs(np.linalg.eigvalsh(H))))
-    dg = gradient_error_bound(landscape, w, exact, g0, h_scale)
+    h = matfree.rounding_eps(landscape) ** (1 / 3) * w_scale  # truncation h² against rounding eps/h
     # A finite-difference gradient is itself smoothed over its own step (eps^(1/3) per
     # coordinate); kinks are only visible to steps well beyond that along every coordinate a
     # random unit direction touches (components ~1/√N), hence the factor 4√N.
@@ -82,33 +130,22 @@ def check_at_point(
             _check_gradient(landscape, w, u, g0, F0, h, details)
         _check_twice_differentiable(landscape, w, u, g0, h_smooth, dg, details)
         if "hessian" in exact:
-            _check_hessian(landscape, w, u, H, h, dg, h_scale, details)
-    return PointCheck(F0, g0, H, dg, tuple(details))
+            _check_hessian(landscape, w, u, np.asarray(hvp(u)).reshape(-1), h, dg, hvp_rounding, details)
+    return tuple(details)
 
 
 def gradient_error_bound(
     landscape: Landscape, w: np.ndarray, exact: tuple[str, ...], g: np.ndarray, hessian_norm: float
 ) -> float:
-    """An upper bound on the absolute error ‖δ∇F‖ of one evaluation ``g`` of ∇F at ``w``.
-
-    * Rounding, for every gradient: 64·eps·(‖∇F‖ + ‖∇²F‖·max(1, ‖w‖)).  The second term is
-      how much ∇F changes when w moves by a relative eps -- the rounding of w itself, and
-      the backward error of a float64 evaluation of ∇F, which computes the gradient at a
-      point within a few eps of w; the first is the rounding of the result.  The factor 64
-      covers the few dozen floating-point operations of a typical gradient.
-    * For a finite-difference gradient (``"grad"`` not in ``exact``), add its error estimate
-      ``fd_error_estimate`` (truncation from Richardson's |D(h) − D(2h)|/3, plus rounding
-      eps·|F|/h per coordinate; :class:`plasticity.numerics.landscapes.FunctionLandscape`).
-
-    ``hessian_norm`` is ‖∇²F(w)‖₂.  A gradient whose norm is within this bound has no
-    direction distinguishable from rounding or truncation noise: the point is stationary to
-    working precision.
+    """An upper bound on the absolute error ‖δ∇F‖ of one evaluation ``g`` of ∇F at ``w``:
+    :func:`plasticity.numerics.matfree.gradient_error_bound` with the gradient exact when
+    ``"grad"`` is in ``exact`` (rounding, HVP_ROUNDING·eps·(‖∇F‖ + ‖∇²F‖·max(1, ‖w‖)) with the
+    landscape's eps, plus the finite-difference error estimate otherwise).  ``hessian_norm``
+    is ‖∇²F(w)‖₂.  A gradient whose norm is within this bound has no direction
+    distinguishable from rounding or truncation noise: the point is stationary to working
+    precision.
     """
-    w = check_point(w, landscape.n)
-    bound = 64 * EPS * (float(np.linalg.norm(g)) + hessian_norm * max(1.0, float(np.linalg.norm(w))))
-    if "grad" not in exact and hasattr(landscape, "fd_error_estimate"):
-        bound += float(np.linalg.norm(landscape.fd_error_estimate(w)))
-    return bound
+    return matfree.gradient_error_bound(landscape, w, g, hessian_norm, grad_exact="grad" in exact)
 
 
 def _check_gradient(
@@ -193,20 +230,20 @@ def _check_hessian(
     landscape: Landscape,
     w: np.ndarray,
     u: np.ndarray,
-    H: np.ndarray,
+    Hu: np.ndarray,
     h: float,
     dg: float,
-    h_scale: float,
+    rounding: float,
     details: list[str],
 ) -> None:
     def central(step: float) -> np.ndarray:
         return (landscape.grad(w + step * u) - landscape.grad(w - step * u)) / (2 * step)
 
     c1, c2 = central(h), central(2 * h)
-    Hu = H @ u
     # Richardson: truncation of c1 ≈ ‖c1 − c2‖/3; rounding 2 gradient errors dg / (2h); ×10
-    # margin for the estimate, and a floor at the rounding of H·u itself (~N·eps·‖H‖).
-    bound = 10 * (float(np.linalg.norm(c1 - c2)) / 3 + dg / h) + landscape.n * EPS * h_scale
+    # margin for the estimate, and a floor at the rounding of H·u itself (``rounding``:
+    # ~N·eps·‖H‖ for a dense H, HVP_ROUNDING·eps·‖H‖ for an HVP).
+    bound = 10 * (float(np.linalg.norm(c1 - c2)) / 3 + dg / h) + rounding
     err = float(np.linalg.norm(Hu - c1))
     details.append(f"Hessian vs gradient differences: ‖∇²F·u − Δ∇F/Δw‖ = {err:.3g} (bound {bound:.3g})")
     if err > bound:

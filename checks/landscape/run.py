@@ -30,6 +30,8 @@ def check_landscape(
     at: str | Sequence[float] | np.ndarray | None = None,
     minimum: str | float | Sequence[float] | np.ndarray | None = None,
     seed: int = 0,
+    matrix_free: bool | None = None,
+    max_probes: int = 1024,
     simulate: bool = False,
     steps: int = 1500,
     reps: int = 4,
@@ -41,13 +43,19 @@ def check_landscape(
 
     The pieces are those of `plasticity landscape` (see :func:`plasticity.checks.landscape.spec.load`).
     With ``simulate`` the dynamics run ``steps`` steps × ``reps`` repetitions per rule and
-    ratio, steady state being the last third.  The text table goes to ``stdout``; with
-    ``json`` the report is also written as JSON to that file, or with ``json="-"`` printed
-    as JSON instead of the table.  Bad input raises ``ValueError`` naming the problem.
+    ratio, steady state being the last third.  ``matrix_free`` (default: above MAX_DENSE_N
+    parameters) uses ∇F and HVPs only, with up to ``max_probes`` Hutchinson probes.  The text
+    table goes to ``stdout``; with ``json`` the report is also written as JSON to that file,
+    or with ``json="-"`` printed as JSON instead of the table.  Bad input raises
+    ``ValueError`` naming the problem.
     """
     stdout = sys.stdout if stdout is None else stdout
     user, w = load(spec, expr=expr, variables=variables, at=at, minimum=minimum)
-    report = analyse(user, w, seed=seed)
+    if isinstance(max_probes, bool) or not isinstance(max_probes, int) or max_probes < 32:
+        raise ValueError(
+            f"--max-probes must be an integer of at least 32 (one block of probes); got {max_probes!r}"
+        )
+    report = analyse(user, w, seed=seed, matrix_free=matrix_free, max_probes=max_probes)
     if simulate:
         if steps < 2 or reps < 1:
             raise ValueError("--steps must be at least 2 and --reps at least 1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from plasticity.checks.landscape.analysis import REFERENCE_NOISE_TO_SIGNAL, LandscapeReport
-from plasticity.checks.landscape.verdicts import STATIONARY
+from plasticity.checks.landscape.verdicts import STATIONARY, UNDECIDED
 
 __all__ = ["format_text"]
 
@@ -21,8 +21,64 @@ def _noisy_reference_q(report: LandscapeReport) -> float | None:
     return None
 
 
+def _pm(report: LandscapeReport, key: str, value: float | None, spec: str = ".4g") -> str:
+    """``value`` with its error from the matrix-free report's uncertainty (± bound + z·s.e.)."""
+    u = report.uncertainty.get(key)
+    if value is None or u is None:
+        return _f(value, spec)
+    if u["bound"] is None:
+        return f"{_f(value, spec)} ± unbounded"
+    z = float((report.matrix_free or {}).get("confidence_z", 0.0))
+    return f"{_f(value, spec)} ± {float(u['bound']) + z * float(u['stderr']):.2g}"
+
+
+def _interval(report: LandscapeReport, rule: str, ratio: float | None) -> str:
+    iv = ((report.matrix_free or {}).get("ratio_interval") or {}).get(rule)
+    if ratio is None or iv is None:
+        return _f(ratio)
+    lo, hi = iv
+    return f"{_f(ratio)} [{_f(lo, '.3g')}, {'∞' if hi is None else _f(hi, '.3g')}]"
+
+
+def _matrix_free_header(report: LandscapeReport) -> list[str]:
+    mf = report.matrix_free or {}
+    z = mf.get("confidence_z")
+    tr = report.uncertainty.get("trace_over_n", {})
+    res = mf.get("lanczos_residuals", [None, None])
+    lines = [
+        f"method        matrix-free: {mf.get('operator')}; {mf.get('hvp_products')} HVPs; every ± is a "
+        f"bound plus z = {z:g} standard errors",
+        f"F(w)          {_f(report.loss, '.6g')}     ‖∇F‖ = {_f(report.grad_norm, '.4g')} "
+        f"(error ≤ {report.grad_error_bound:.2g})"
+        + ("  (stationary: within its error bound)" if report.stationary else ""),
+        f"Tr(∇²F)/N     {_pm(report, 'trace_over_n', report.trace_over_n, '.6g')}  ("
+        + (
+            f"s.e. {tr.get('stderr', 0):.2g}, {mf.get('trace_probes')} Hutchinson probes, "
+            + (
+                "every comparison decided"
+                if mf.get("trace_decided")
+                else "comparisons undecided at the probe cap"
+            )
+            if tr.get("stderr")
+            else str(tr.get("how", ""))
+        )
+        + ")",
+        f"eigenvalues   λ_min = {_pm(report, 'lambda_min', report.lambda_min)}, "
+        f"λ_max = {_pm(report, 'lambda_max', report.lambda_max)}  (Lanczos residuals "
+        f"{_f(res[0], '.2g')}, {_f(res[1], '.2g')})  → {report.training_state}",
+    ]
+    if mf.get("newton_relative_residual") is not None:
+        lines.append(
+            f"Newton step   MINRES, {mf.get('newton_iterations')} iterations, ‖∇²F s + ∇F‖/‖∇F‖ = "
+            f"{mf['newton_relative_residual']:.2g}"
+        )
+    return lines
+
+
 def format_text(report: LandscapeReport) -> str:
-    """The report as a readable text table."""
+    """The report as a readable text table (matrix-free: every figure with its error, each
+    ratio with its interval)."""
+    mf = report.method == "matrix-free"
     lines = [
         f"landscape     {report.source}  ({report.kind})",
         f"N             {report.n_params}",
@@ -34,12 +90,18 @@ def format_text(report: LandscapeReport) -> str:
         "",
         f"{'rule':<28}{'Q[Δc]':>12}{'ratio (eq9a)':>14}  main claim (eq11: ratio ≤ 1)",
     ]
+    if mf:
+        lines[2:5] = _matrix_free_header(report)
+        lines[-1] = f"{'rule':<28}{'Q[Δc]':>22}{'ratio (eq9a) [interval]':>28}  main claim (eq11: ratio ≤ 1)"
     claims = {c.id: c for c in report.claims}
 
     def verdict(rule: str) -> str:
         c = claims.get(f"main_claim.{rule}")
         if c is None or c.holds is None:
-            return STATIONARY if c is not None and c.detail.startswith(STATIONARY) else "cannot be evaluated"
+            for reason in (STATIONARY, UNDECIDED):
+                if c is not None and c.detail.startswith(reason):
+                    return reason
+            return "cannot be evaluated"
         text = "holds" if c.holds else "fails"
         return text + ("" if c.applies else " (not a prediction here)")
 
@@ -64,9 +126,20 @@ def format_text(report: LandscapeReport) -> str:
         rows.insert(
             3, ("beeline (w* − w)", report.q_beeline, report.predicted_ratio["beeline"], verdict("beeline"))
         )
+    keys = {"fluctuation E[Q[Δε]]": ("trace_over_n", None), "gradient": ("q_gradient", "gradient")}
+    keys.update(
+        {"zeroth order": ("trace_over_n", "zeroth_order"), "beeline (w* − w)": ("q_beeline", "beeline")}
+    )
+    keys["newton (−(∇²F)⁻¹∇F)"] = ("q_newton", "newton")
     for name, q, r, v in rows:
         q_text = _f(q) if name != "fluctuation E[Q[Δε]]" or q is not None else ""
-        lines.append(f"{name:<28}{q_text:>12}{'' if r is None and not v else _f(r):>14}  {v}")
+        if not mf:
+            lines.append(f"{name:<28}{q_text:>12}{'' if r is None and not v else _f(r):>14}  {v}")
+            continue
+        key, rule = keys.get(name, ("q_noisy_gradient", "noisy_gradient"))
+        q_text = _pm(report, key, q)
+        r_text = "" if rule is None else _interval(report, rule, r)
+        lines.append(f"{name:<28}{q_text:>22}{r_text:>28}  {v}")
     lines.append("")
     lines.append("noisy gradient compensation (si_noisy):  γ₂/γ₁   E[Q[Δc]]   ratio")
     for e in report.noisy_gradient:
@@ -77,9 +150,11 @@ def format_text(report: LandscapeReport) -> str:
     lines.append("claims:")
     for c in report.claims:
         status = {True: "HOLDS", False: "FAILS", None: "N/A"}[c.holds]
+        if c.holds is None and c.detail.startswith(UNDECIDED):
+            status = "UNDECIDED"
         if not c.applies and c.holds is not None:
             status += "*"
-        lines.append(f"  {status:<7}{c.id}: {c.detail}")
+        lines.append(f"  {status:<7}{' ' if len(status) >= 7 else ''}{c.id}: {c.detail}")
     if any(not c.applies and c.holds is not None for c in report.claims):
         lines.append("  (* reported, but not a prediction of the theory at this point)")
     if report.simulation is not None:

@@ -14,10 +14,23 @@ from dataclasses import dataclass
 from plasticity.derivations import closed_forms
 from plasticity.numerics.landscapes import EPS
 
-__all__ = ["STATIONARY", "LandscapeVerdict", "landscape_verdicts"]
+__all__ = ["STATIONARY", "UNDECIDED", "LandscapeVerdict", "Precision", "landscape_verdicts"]
 
 #: the detail of a claim that is undefined because ∇F is noise at the point
 STATIONARY = "undefined at a stationary point"
+#: the detail of a claim whose comparison lies within the error of the figures it compares
+UNDECIDED = "undecided at this precision"
+
+
+@dataclass(frozen=True)
+class Precision:
+    """Half-widths of the intervals a sampled (matrix-free) verdict is decided on, at the stated
+    confidence: of Q[Δc], of E[Q[Δε]], and of their difference Q[Δc] − E[Q[Δε]] (None when the
+    two are one estimate, so that their difference is exact: zeroth-order compensation)."""
+
+    q_c: float
+    q_eps: float
+    diff: float | None
 
 
 @dataclass(frozen=True)
@@ -56,12 +69,17 @@ def _main_claim(
     lam_min: float,
     q_tol: float,
     stationary: bool,
+    precision: Precision | None = None,
 ) -> LandscapeVerdict:
     cid = f"main_claim.{rule}"
     statement = _STATEMENT.format(rule=rule)
     if q_c is None and stationary and rule in _FROM_GRADIENT:
         why = "‖∇F‖ is within its error bound, so ∇F has no direction to compensate along"
         return LandscapeVerdict(cid, statement, None, False, f"{STATIONARY}: {why}")
+    if precision is not None and q_c is not None:
+        undecided = _undecided(q_c, q_eps, precision)
+        if undecided:
+            return LandscapeVerdict(cid, statement, None, True, f"{UNDECIDED}: {undecided}")
     if q_c is None or not (q_c > 0 and q_eps > 0):
         why = (
             f"Q[Δc] is undefined for {rule} compensation here"
@@ -97,6 +115,22 @@ def _main_claim(
     return LandscapeVerdict(cid, statement, holds, True, detail + suffix)
 
 
+def _undecided(q_c: float, q_eps: float, p: Precision) -> str:
+    """Why eq9a/eq11 cannot be decided from intervals of these half-widths ('' if it can)."""
+    if p.q_c == float("inf"):
+        return f"Q[Δc] = {q_c:.6g} has no error bound here (see the notes), so no comparison is decided"
+    if abs(q_c) <= p.q_c:
+        return f"Q[Δc] = {q_c:.6g} ± {p.q_c:.2g} contains 0 (eq9a needs Q[Δc] > 0)"
+    if abs(q_eps) <= p.q_eps:
+        return f"E[Q[Δε]] = {q_eps:.6g} ± {p.q_eps:.2g} contains 0 (eq9a needs E[Q[Δε]] > 0)"
+    if p.diff is not None and abs(q_c - q_eps) <= p.diff:
+        return (
+            f"Q[Δc] − E[Q[Δε]] = {q_c - q_eps:.3g} ± {p.diff:.2g}: the interval straddles 0, i.e. the "
+            "ratio's interval straddles the eq11 boundary 1"
+        )
+    return ""
+
+
 _STEPS = {"newton": "Newton step −(∇²F)⁻¹∇F", "beeline": "beeline w* − w"}
 
 
@@ -106,12 +140,13 @@ def landscape_verdicts(
     q_eps: float,
     noisy: list[dict[str, float | None]],
     highly: bool,
-    partially: bool,
+    partially: bool | None,
     lam_min: float,
     state: str,
     q_tol: float,
     stationary: bool,
     minimum_known: bool,
+    precision: dict[str, Precision] | None = None,
 ) -> list[LandscapeVerdict]:
     """Each claim's outcome at the point, from the curvatures measured there.
 
@@ -119,21 +154,39 @@ def landscape_verdicts(
     undefined), ``noisy`` the noisy gradient entries per noise level; ``q_tol`` is the error
     of a difference of two Q's.  The Newton and beeline outcomes are reported, never
     predictions (``applies`` False): the theory claims no ratio bound for them.
+
+    ``precision`` (matrix-free reports, whose figures are sampled or bounded) gives each rule's
+    interval half-widths: a comparison within them is "undecided at this precision", never
+    a verdict.  ``partially`` is None when Tr/N is within its error of 0.
     """
+    precision = precision or {}
+    trained: bool | None = True if highly else partially
+    positivity_detail = f"λ_min = {lam_min:.6g}, Tr/N = {q_eps:.6g}: {state}"
+    if trained is None:
+        positivity_detail = f"{UNDECIDED}: λ_min < 0 and Tr/N is within its error of 0 ({positivity_detail})"
     claims = [
         LandscapeVerdict(
             "si_positivity.trained",
             "the point is trained: ∇²F ⪰ 0 (highly trained) gives Q ≥ 0 for every direction, "
             "Tr(∇²F) > 0 (partially trained) gives E[Q[Δε]] > 0",
-            highly or partially,
+            trained,
             True,
-            f"λ_min = {lam_min:.6g}, Tr/N = {q_eps:.6g}: {state}",
+            positivity_detail,
         )
     ]
 
     def main(rule: str) -> LandscapeVerdict:
         return _main_claim(
-            rule, q_by_rule[rule], q_eps, predicted[rule], highly, state, lam_min, q_tol, stationary
+            rule,
+            q_by_rule[rule],
+            q_eps,
+            predicted[rule],
+            highly,
+            state,
+            lam_min,
+            q_tol,
+            stationary,
+            precision.get(rule),
         )
 
     claims.extend(main(rule) for rule in ("gradient", "zeroth_order", "noisy_gradient"))
