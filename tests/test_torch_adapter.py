@@ -157,6 +157,28 @@ def test_float32_arithmetic_is_used_and_its_eps_reported(trained) -> None:
     assert rounding_tol(L64.loss(w), B) < diff <= 16 * (B + WIDTH) * L32.eps * L64.loss(w)
 
 
+@pytest.mark.parametrize("matrix_free", [False, True])
+def test_a_float32_model_is_reported_with_float32_bounds(trained, matrix_free: bool) -> None:
+    """The report's consistency checks state their rounding with the landscape's own eps: a
+    correct float32 model passes them (with float64's eps its exact gradient would be
+    rejected as inconsistent with F), and its curvatures agree with the float64 model's
+    within float32 rounding."""
+    # at initialisation (F ≈ 1.3): F's rounding eps32·|F| is what float64's eps would miss
+    model = torch.nn.Sequential(torch.nn.Linear(D, WIDTH), torch.nn.Tanh(), torch.nn.Linear(WIDTH, C))
+    rng = np.random.default_rng(5)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.from_numpy(rng.uniform(-0.5, 0.5, tuple(p.shape))))
+    data = (trained["X"], trained["y"])
+    L32 = from_torch(model, trained["criterion"], data, dtype=torch.float32)
+    L64 = from_torch(model, trained["criterion"], data)
+    r32 = analyse(L32, L32.w0, matrix_free=matrix_free, max_probes=2048)
+    r64 = analyse(L64, L64.w0, matrix_free=matrix_free, max_probes=2048)
+    # Q[∇F] from float32 HVPs: relative rounding ~ (B + N)·eps32 for the sums involved
+    q32, q64 = r32.q_gradient, r64.q_gradient
+    assert abs(q32 - q64) <= 16 * (B + L64.n) * L32.eps * abs(q64)
+
+
 def test_eval_mode_buffers_fixed_and_the_users_model_untouched() -> None:
     rng = np.random.default_rng(3)
     model = torch.nn.Sequential(

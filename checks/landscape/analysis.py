@@ -29,10 +29,10 @@ from plasticity.checks.landscape.diagnostics import MAX_DENSE_N, check_at_point,
 from plasticity.checks.landscape.spec import UserLandscape
 from plasticity.checks.landscape.verdicts import UNDECIDED, LandscapeVerdict, Precision, landscape_verdicts
 from plasticity.derivations import closed_forms
-from plasticity.numerics import rules
+from plasticity.numerics import matfree, rules
 from plasticity.numerics.curvature import Q_from_hessian
 from plasticity.numerics.files import json_text, jsonable
-from plasticity.numerics.landscapes import EPS, Landscape, check_point
+from plasticity.numerics.landscapes import Landscape, check_point
 
 __all__ = [
     "NOISE_TO_SIGNAL",
@@ -109,10 +109,11 @@ def _psd_tolerance(
     λ_min by the truncation error (Richardson, /3) plus the FD error itself.
     """
     n = lam.size
-    tol = n * EPS * float(np.max(np.abs(lam)))
+    eps = matfree.rounding_eps(landscape)  # the landscape's arithmetic: its H carries that rounding
+    tol = n * eps * float(np.max(np.abs(lam)))
     if exact:
         return tol
-    h = EPS ** (1 / 3) * max(1.0, float(np.linalg.norm(w)))
+    h = eps ** (1 / 3) * max(1.0, float(np.linalg.norm(w)))
 
     def rayleigh(step: float) -> float:
         d = (landscape.grad(w + step * v_min) - landscape.grad(w - step * v_min)) / (2 * step)
@@ -190,7 +191,7 @@ def analyse(
         notes.append(stationary_note(grad_norm, point.grad_error, exact))
     q_gradient = None if stationary else float(Q_from_hessian(H, g))
 
-    q_newton = None if stationary else _newton(H, g, lam, notes)
+    q_newton = None if stationary else _newton(H, g, lam, notes, matfree.rounding_eps(landscape))
     q_beeline = None if w_star is None else _beeline(H, w, w_star, notes)
     if w_star is not None:
         notes.extend(minimum_note(landscape, w_star, exact))
@@ -363,11 +364,12 @@ def _bound_kind(exact: tuple[str, ...]) -> str:
     return "error of the finite-difference gradient plus rounding"
 
 
-def _newton(H: np.ndarray, g: np.ndarray, lam: np.ndarray, notes: list[str]) -> float | None:
+def _newton(H: np.ndarray, g: np.ndarray, lam: np.ndarray, notes: list[str], eps: float) -> float | None:
     """Q of the Newton step −(∇²F)⁻¹∇F (the direction the simulated Newton rule takes)."""
     scale = float(np.max(np.abs(lam)))
-    # a Hessian whose smallest |λ| is below N·eps·‖H‖ is singular to working precision
-    if scale == 0 or float(np.min(np.abs(lam))) <= lam.size * EPS * scale:
+    # a Hessian whose smallest |λ| is below N·eps·‖H‖ (eps of the landscape's arithmetic) is
+    # singular to working precision
+    if scale == 0 or float(np.min(np.abs(lam))) <= lam.size * eps * scale:
         notes.append("the Hessian is singular at the point: the Newton step −(∇²F)⁻¹∇F does not exist")
         return None
     return float(Q_from_hessian(H, -np.linalg.solve(H, g)))

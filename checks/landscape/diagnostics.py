@@ -21,7 +21,7 @@ import numpy as np
 
 from plasticity.checks.landscape.spec import UserLandscape
 from plasticity.numerics import matfree
-from plasticity.numerics.landscapes import EPS, Landscape, check_point
+from plasticity.numerics.landscapes import Landscape, check_point
 
 __all__ = ["MAX_DENSE_N", "PointCheck", "check_at_point", "check_matrix_free", "gradient_error_bound"]
 
@@ -73,7 +73,16 @@ def check_at_point(
     h_scale = float(np.max(np.abs(np.linalg.eigvalsh(H))))
     dg = gradient_error_bound(landscape, w, exact, g0, h_scale)
     details = _point_checks(
-        landscape, exact, w, F0, g0, lambda u: H @ u, dg, landscape.n * EPS * h_scale, seed, n_directions
+        landscape,
+        exact,
+        w,
+        F0,
+        g0,
+        lambda u: H @ u,
+        dg,
+        landscape.n * matfree.rounding_eps(landscape) * h_scale,
+        seed,
+        n_directions,
     )
     return PointCheck(F0, g0, H, dg, details)
 
@@ -164,7 +173,8 @@ def _check_gradient(
     # Richardson: the truncation error of d1 is ≈ |d1 − d2|/3; rounding of the F difference
     # is ~eps·|F|/h (×4 for the F values involved).  A factor 10 on the sum leaves room for
     # the estimate being itself approximate, and an absolute floor for exactly-zero cases.
-    bound = 10 * (abs(d1 - d2) / 3 + 4 * EPS * (abs(F0) + 1e-300) / h) + 64 * EPS * float(np.linalg.norm(g0))
+    eps = matfree.rounding_eps(landscape)  # the landscape's own arithmetic (float32 for a float32 model)
+    bound = 10 * (abs(d1 - d2) / 3 + 4 * eps * (abs(F0) + 1e-300) / h) + 64 * eps * float(np.linalg.norm(g0))
     err = abs(float(g0 @ u) - d1)
     details.append(f"gradient vs F differences: |∇F·u − ΔF/Δw| = {err:.3g} (bound {bound:.3g})")
     if err > bound:
