@@ -15,11 +15,24 @@ raises ``ValueError``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from plasticity.numerics.landscapes import EPS, Landscape, Quadratic
 
-__all__ = ["fluctuation", "gammas", "gradient", "noisy_gradient", "zeroth_order", "newton", "beeline"]
+__all__ = [
+    "DENSE_MAX_N",
+    "NEWTON_MINRES_RTOL",
+    "fluctuation",
+    "gammas",
+    "gradient",
+    "noisy_gradient",
+    "zeroth_order",
+    "newton",
+    "hessians",
+    "beeline",
+]
 
 
 def _magnitude(magnitude: object, name: str = "magnitude") -> np.ndarray:
@@ -173,30 +186,97 @@ def zeroth_order(
     return -(_per_row(m, W.shape[:-1]) * sign[..., None]) * u
 
 
-def newton(landscape: Landscape, w: np.ndarray, magnitude: float | np.ndarray) -> np.ndarray:
+#: largest N for which :func:`newton` solves with dense Hessians (N² memory per row, N³ work);
+#: above it the step comes from MINRES on the HVP operator.  The same threshold as the
+#: landscape report's dense Hessian (``checks.landscape.diagnostics.MAX_DENSE_N``).
+DENSE_MAX_N = 3000
+
+#: the Newton step above DENSE_MAX_N is accepted once ‖∇²F·d − ∇F‖ ≤ NEWTON_MINRES_RTOL·‖∇F‖
+#: (an explicitly computed residual); the direction's relative error is then at most
+#: cond(∇²F)·NEWTON_MINRES_RTOL
+NEWTON_MINRES_RTOL = 1e-8
+
+
+def hessians(landscape: Landscape, W: np.ndarray) -> np.ndarray:
+    """∇²F at every row of W (k, n) -> (k, n, n): the landscape's own ``hessian_batch`` where
+    it has one (e.g. batched HVPs on the identity), else ``hessian`` row by row."""
+    fn = getattr(landscape, "hessian_batch", None)
+    if fn is not None:
+        return np.asarray(fn(W), dtype=np.float64)
+    return np.stack([landscape.hessian(w) for w in W])
+
+
+def newton(
+    landscape: Landscape,
+    w: np.ndarray,
+    magnitude: float | np.ndarray,
+    *,
+    grad: np.ndarray | None = None,
+) -> np.ndarray:
     """Δc of norm m along the Newton direction -(∇²F)⁻¹∇F, for w (n,) or (k, n).
 
-    The Newton step descends only where ∇²F is positive definite; a singular or indefinite
-    Hessian (smallest eigenvalue ≤ N·eps·‖∇²F‖) raises ValueError saying which.
+    ``grad`` (the gradients at w, same shape) saves recomputing them.  Up to
+    :data:`DENSE_MAX_N`, one Hessian per row (:func:`hessians`), all rows' eigenvalues and
+    solves batched; a singular or indefinite Hessian (smallest eigenvalue ≤ N·eps·‖∇²F‖)
+    raises ValueError saying which.  Above it, MINRES on the HVP operator per row to the
+    explicit relative residual :data:`NEWTON_MINRES_RTOL`; a direction
+    that does not descend (∇Fᵀ(∇²F)⁻¹∇F ≤ 0: ∇²F not positive definite) raises ValueError.
     """
     W = _rows(w, "w")
     if W.shape[-1] != landscape.n or W.ndim > 2:
         raise ValueError(f"w must have shape ({landscape.n},) or (k, {landscape.n}); got {W.shape}")
     m = _magnitude(magnitude)
     rows = W.reshape(-1, landscape.n)
-    directions = np.empty_like(rows)
+    if grad is None:
+        G = landscape.grad_batch(rows)
+    else:
+        G = _rows(grad, "grad").reshape(-1, landscape.n)
+        if G.shape != rows.shape:
+            raise ValueError(f"grad must have the shape of w {W.shape}; got {np.shape(grad)}")
     if isinstance(landscape, Quadratic):  # constant Hessian: one eigen-decomposition serves every row
         lam, U = landscape.eigvals, landscape.eigvecs
         _require_positive_definite(lam)
-        G = landscape.grad_batch(rows)
         directions = -((G @ U) / lam) @ U.T
-    else:
-        for i, x in enumerate(rows):
-            lam, U = np.linalg.eigh(landscape.hessian(x))
+    elif landscape.n <= DENSE_MAX_N:
+        H = hessians(landscape, rows)
+        for lam in np.linalg.eigvalsh(H):
             _require_positive_definite(lam)
-            directions[i] = -(((landscape.grad(x) @ U) / lam) @ U.T)
+        directions = -np.linalg.solve(H, G[..., None])[..., 0]
+    else:
+        directions = -np.stack([_newton_minres(landscape, x, g) for x, g in zip(rows, G, strict=True)])
     directions = _unit(directions, "Newton direction (gradient is zero)").reshape(W.shape)
     return _per_row(m, W.shape[:-1]) * directions
+
+
+def _newton_minres(landscape: Landscape, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """(∇²F)⁻¹∇F at w by MINRES on the HVP operator to the explicit relative residual
+    :data:`NEWTON_MINRES_RTOL`; ValueError if it does not get there or does not descend."""
+    from scipy.sparse.linalg import LinearOperator, minres
+
+    n = landscape.n
+    op = LinearOperator((n, n), matvec=lambda v: landscape.hvp(w, np.ravel(v)), dtype=np.float64)
+    g_norm = float(np.linalg.norm(g))
+    target = NEWTON_MINRES_RTOL * g_norm
+    # MINRES's own test is ‖r‖ ≤ rtol·(‖∇²F‖‖d‖ + ‖∇F‖), looser than the target by up to
+    # cond(∇²F): restart from its answer with rtol tightened by the shortfall (at most 3 times)
+    d, rtol, residual = None, NEWTON_MINRES_RTOL, math.inf
+    for _ in range(4):
+        d, _info = minres(op, g, x0=d, rtol=rtol, maxiter=10 * n)
+        residual = float(np.linalg.norm(landscape.hvp(w, d) - g))
+        if residual <= target:
+            break
+        rtol *= max(target / residual, EPS) / 10
+    else:
+        raise ValueError(
+            f"Newton step undefined: MINRES on ∇²F reached relative residual {residual / g_norm:.3g}, "
+            f"not {NEWTON_MINRES_RTOL:g} (∇²F singular or too ill-conditioned)"
+        )
+    if float(g @ d) <= 0:
+        raise ValueError(
+            "Newton step undefined: ∇Fᵀ(∇²F)⁻¹∇F ≤ 0, so ∇²F is not positive definite and "
+            "-(∇²F)⁻¹∇F does not descend"
+        )
+    return d
 
 
 def _require_positive_definite(lam: np.ndarray) -> None:
