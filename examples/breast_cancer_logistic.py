@@ -6,8 +6,8 @@ features and a constant (N = 31), λ = 0.01.  Needs scikit-learn (the data ship 
 As a module SPEC (``examples/breast_cancer_logistic.py:loss``) it supplies exact derivatives
 one point at a time (``loss_grad``, ``loss_hess``, ``loss_hvp``) and, for `--simulate`, the
 same functions over a batch of points, one point per row (``loss_batch``,
-``loss_grad_batch``, ``loss_hvp_batch``): the simulation then evaluates every ratio and
-repetition in one call per step.  :func:`trained` returns the minimiser;
+``loss_grad_batch``, ``loss_hvp_batch``, ``loss_hess_batch``): the simulation then evaluates
+every ratio and repetition in one call per step.  :func:`trained` returns the minimiser;
 ``python examples/breast_cancer_logistic.py OUT.npy`` writes it for ``--at``/``--minimum``.
 """
 
@@ -62,9 +62,10 @@ def loss_hvp(w: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def loss_batch(W: np.ndarray) -> np.ndarray:
-    """F at every row of W (k, N) -> (k,)."""
+    """F at every row of W (k, N) -> (k,); log(1 + eᶻ) = max(z, 0) + log1p(e^−|z|) (no overflow)."""
     Z = W @ X.T
-    return np.mean(np.logaddexp(0.0, Z) - Y * Z, axis=1) + 0.5 * LAMBDA * np.einsum("ki,ki->k", W, W)
+    softplus = np.maximum(Z, 0.0) + np.log1p(np.exp(-np.abs(Z)))
+    return np.mean(softplus - Y * Z, axis=1) + 0.5 * LAMBDA * np.einsum("ki,ki->k", W, W)
 
 
 def loss_grad_batch(W: np.ndarray) -> np.ndarray:
@@ -76,6 +77,22 @@ def loss_hvp_batch(W: np.ndarray, V: np.ndarray) -> np.ndarray:
     """∇²F(W[i])·V[i] for every row i (k, N) -> (k, N)."""
     S = _sigmoid(W @ X.T)
     return (S * (1.0 - S) * (V @ X.T)) @ X / M + LAMBDA * V
+
+
+#: the upper triangle (i ≤ j) of every sample's x_i x_iᵀ, (m, N(N+1)/2): ∇²F of many points
+#: is then one matrix product
+_UPPER = np.triu_indices(X.shape[1])
+_OUTER = X[:, _UPPER[0]] * X[:, _UPPER[1]]
+
+
+def loss_hess_batch(W: np.ndarray) -> np.ndarray:
+    """∇²F at every row of W (k, N) -> (k, N, N)."""
+    S = _sigmoid(W @ X.T)
+    n = X.shape[1]
+    H = np.empty((W.shape[0], n, n))
+    H[:, _UPPER[0], _UPPER[1]] = (S * (1.0 - S)) @ _OUTER / M
+    H[:, _UPPER[1], _UPPER[0]] = H[:, _UPPER[0], _UPPER[1]]
+    return H + LAMBDA * np.eye(n)
 
 
 @functools.cache

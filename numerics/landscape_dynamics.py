@@ -253,16 +253,26 @@ def _setup(
     )
 
 
+def _check_record_from(record_from: object, setup: _Setup) -> None:
+    if isinstance(record_from, bool) or not isinstance(record_from, int | np.integer) or record_from < 0:
+        raise ValueError(f"record_from must be a non-negative integer; got {record_from!r}")
+    if record_from > setup.steps - setup.window:
+        raise ValueError(
+            f"record_from ({record_from}) must not start after the steady-state window "
+            f"(the last {setup.window} of {setup.steps} steps)"
+        )
+
+
 class _Records:
     """The per-step records of every row, filled by simulate() and simulate_reference()."""
 
     def __init__(self, k: int, steps: int, record_q: bool) -> None:
-        self.loss = np.empty((k, steps))
+        self.loss = np.full((k, steps), np.nan)
         self.grad_norm = np.empty((k, steps))
         self.c_norm = np.empty((k, steps))
         self.g_dot_chat = np.full((k, steps), np.nan)
         self.q_c = np.full((k, steps), np.nan) if record_q else None
-        self.q_eps = np.empty((k, steps)) if record_q else None
+        self.q_eps = np.full((k, steps), np.nan) if record_q else None
 
     def run(self, setup: _Setup, rule: str, noise_to_signal: float | None, W: np.ndarray) -> LandscapeRun:
         n_ratios, reps, steps = setup.ratios.size, setup.reps, setup.steps
@@ -302,6 +312,7 @@ def simulate(
     record_q: bool = False,
     noise_to_signal: float | None = None,
     progress: Callable[[int], object] | None = None,
+    record_from: int = 0,
 ) -> LandscapeRun:
     """Run fluctuation + compensation dynamics for every (ratio, repetition) at once.
 
@@ -313,12 +324,16 @@ def simulate(
     no descent direction.  Every run is a row of one array: a step costs one batched F and ∇F
     (``loss_grad_batch``), one batched quadratic form for Q[Δc] and Q[Δε] together
     (``quad_form_batch``) and the rule's own batched work (for "newton", one Hessian per row,
-    :func:`plasticity.numerics.rules.newton`).  ``progress(1)`` is called after every step.
+    :func:`plasticity.numerics.rules.newton`).  The loss and the Q's are recorded from step
+    ``record_from`` on (0-based; earlier records are NaN): a caller that needs only the
+    steady-state window skips their cost before it.  ‖∇F‖, ‖Δc‖ and ∇F·Δĉ are recorded on
+    every step.  ``progress(1)`` is called after every step.
     Deterministic for a given ``rng`` state, and equal to :func:`simulate_reference` (the
     same steps one row at a time) up to rounding.  Raises ValueError on bad input or if the
     loss stops being finite.
     """
     setup = _setup(landscape, w0, rule, eps_norm, ratios, steps, reps, rng, window, noise_to_signal)
+    _check_record_from(record_from, setup)
     eps_norm = setup.eps_norm
     W = setup.start
     K, n = W.shape
@@ -332,7 +347,8 @@ def simulate(
         rec.c_norm[:, t] = dc_norm
         if np.any(active):
             rec.g_dot_chat[active, t] = np.einsum("ki,ki->k", G[active], dc[active]) / dc_norm[active]
-        if record_q:
+        recording = t >= record_from
+        if record_q and recording:
             # Q[Δc] of the compensating rows and Q[Δε] of every row in one batched call
             n_c = int(np.count_nonzero(active))
             if eps_norm > 0:
@@ -346,10 +362,15 @@ def simulate(
         W = W + dc + de
         if not np.all(np.isfinite(W)):
             raise ValueError(f"simulation diverged at step {t + 1}: weights not finite")
-        lt, G = loss_grad_batch(landscape, W)
-        if not np.all(np.isfinite(lt)):
-            raise ValueError(f"simulation diverged at step {t + 1}: loss not finite")
-        rec.loss[:, t] = lt
+        if recording:
+            lt, G = loss_grad_batch(landscape, W)
+            if not np.all(np.isfinite(lt)):
+                raise ValueError(f"simulation diverged at step {t + 1}: loss not finite")
+            rec.loss[:, t] = lt
+        else:
+            G = landscape.grad_batch(W)
+        if not np.all(np.isfinite(G)):
+            raise ValueError(f"simulation diverged at step {t + 1}: gradient not finite")
         rec.grad_norm[:, t] = np.linalg.norm(G, axis=-1)
         if progress is not None:
             progress(1)
@@ -369,6 +390,7 @@ def simulate_reference(
     window: int,
     record_q: bool = False,
     noise_to_signal: float | None = None,
+    record_from: int = 0,
 ) -> LandscapeRun:
     """The same dynamics as :func:`simulate`, one row at a time: the reference it is tested
     and benchmarked against.
@@ -379,6 +401,7 @@ def simulate_reference(
     is split into calls), so with the same ``rng`` state both take the same steps.
     """
     setup = _setup(landscape, w0, rule, eps_norm, ratios, steps, reps, rng, window, noise_to_signal)
+    _check_record_from(record_from, setup)
     eps_norm = setup.eps_norm
     W = setup.start
     K, n = W.shape
@@ -414,7 +437,7 @@ def simulate_reference(
             rec.c_norm[i, t] = c
             if c > 0:
                 rec.g_dot_chat[i, t] = G[i] @ dc[i] / c
-            if record_q:
+            if record_q and t >= record_from:
                 if c > 0:
                     rec.q_c[i, t] = Q_from_products(dc[i] @ landscape.hvp(W[i], dc[i]), c)
                 e = float(np.linalg.norm(de[i]))
@@ -425,8 +448,11 @@ def simulate_reference(
         if not np.all(np.isfinite(W)):
             raise ValueError(f"simulation diverged at step {t + 1}: weights not finite")
         G = np.stack([landscape.grad(w) for w in W])
-        rec.loss[:, t] = [landscape.loss(w) for w in W]
-        if not np.all(np.isfinite(rec.loss[:, t])):
-            raise ValueError(f"simulation diverged at step {t + 1}: loss not finite")
+        if t >= record_from:
+            rec.loss[:, t] = [landscape.loss(w) for w in W]
+            if not np.all(np.isfinite(rec.loss[:, t])):
+                raise ValueError(f"simulation diverged at step {t + 1}: loss not finite")
+        if not np.all(np.isfinite(G)):
+            raise ValueError(f"simulation diverged at step {t + 1}: gradient not finite")
         rec.grad_norm[:, t] = np.linalg.norm(G, axis=-1)
     return rec.run(setup, rule, noise_to_signal, W)

@@ -181,7 +181,8 @@ def zeroth_order(
     if W.ndim == 1:
         diff = landscape.loss(W + delta * u) - landscape.loss(W - delta * u)
     else:
-        diff = landscape.loss_batch(W + delta[:, None] * u) - landscape.loss_batch(W - delta[:, None] * u)
+        both = landscape.loss_batch(np.vstack([W + delta[:, None] * u, W - delta[:, None] * u]))  # one call
+        diff = both[: W.shape[0]] - both[W.shape[0] :]
     sign = np.where(np.asarray(diff) < 0, -1.0, 1.0)
     return -(_per_row(m, W.shape[:-1]) * sign[..., None]) * u
 
@@ -215,12 +216,16 @@ def newton(
 ) -> np.ndarray:
     """Δc of norm m along the Newton direction -(∇²F)⁻¹∇F, for w (n,) or (k, n).
 
-    ``grad`` (the gradients at w, same shape) saves recomputing them.  Up to
-    :data:`DENSE_MAX_N`, one Hessian per row (:func:`hessians`), all rows' eigenvalues and
-    solves batched; a singular or indefinite Hessian (smallest eigenvalue ≤ N·eps·‖∇²F‖)
-    raises ValueError saying which.  Above it, MINRES on the HVP operator per row to the
-    explicit relative residual :data:`NEWTON_MINRES_RTOL`; a direction
-    that does not descend (∇Fᵀ(∇²F)⁻¹∇F ≤ 0: ∇²F not positive definite) raises ValueError.
+    ``grad`` (the gradients at w, same shape) saves recomputing them.  The Newton step
+    descends only where ∇²F is positive definite.  On a :class:`Quadratic` a singular or
+    indefinite Hessian (smallest eigenvalue ≤ N·eps·‖∇²F‖) raises ValueError saying which.
+    Otherwise, up to :data:`DENSE_MAX_N`, one Hessian per row (:func:`hessians`), factorised
+    and solved for all rows at once: ∇²F must be positive definite to working precision (its
+    Cholesky factorisation exists), else ValueError says, from its eigenvalues, whether it is
+    indefinite or singular; a Hessian that factorises yet is nearly singular gives a step
+    whose direction carries the solve's relative error ~cond(∇²F)·eps.  Above it, MINRES on
+    the HVP operator per row to the explicit relative residual :data:`NEWTON_MINRES_RTOL`; a
+    direction that does not descend (∇Fᵀ(∇²F)⁻¹∇F ≤ 0: ∇²F not positive definite) raises ValueError.
     """
     W = _rows(w, "w")
     if W.shape[-1] != landscape.n or W.ndim > 2:
@@ -239,8 +244,7 @@ def newton(
         directions = -((G @ U) / lam) @ U.T
     elif landscape.n <= DENSE_MAX_N:
         H = hessians(landscape, rows)
-        for lam in np.linalg.eigvalsh(H):
-            _require_positive_definite(lam)
+        _require_cholesky(H)
         directions = -np.linalg.solve(H, G[..., None])[..., 0]
     else:
         directions = -np.stack([_newton_minres(landscape, x, g) for x, g in zip(rows, G, strict=True)])
@@ -277,6 +281,26 @@ def _newton_minres(landscape: Landscape, w: np.ndarray, g: np.ndarray) -> np.nda
             "-(∇²F)⁻¹∇F does not descend"
         )
     return d
+
+
+def _require_cholesky(H: np.ndarray) -> None:
+    """ValueError unless every matrix of H (k, n, n) has a Cholesky factorisation, naming
+    (from the eigenvalues of the first that has none) whether it is indefinite or singular."""
+    try:
+        np.linalg.cholesky(H)
+        return
+    except np.linalg.LinAlgError:
+        pass
+    for Hi in H:
+        try:
+            np.linalg.cholesky(Hi)
+        except np.linalg.LinAlgError:
+            lam = np.linalg.eigvalsh(Hi)
+            _require_positive_definite(lam)
+            raise ValueError(
+                f"Newton step undefined: the Hessian is not positive definite to working precision "
+                f"(no Cholesky factorisation; smallest eigenvalue {lam.min():.3g})"
+            ) from None
 
 
 def _require_positive_definite(lam: np.ndarray) -> None:

@@ -11,8 +11,9 @@ SPEC is one of three kinds:
   (:class:`plasticity.numerics.landscapes.FunctionLandscape`).  N is the length of the point (--at).
   For `--simulate`, the same functions may also be given over a batch of points, one point
   per row: ``<function>_batch(W)``, ``<function>_grad_batch(W)`` (or ``grad_batch``),
-  ``<function>_hvp_batch(W, V)`` (or ``hvp_batch``); each ratio and repetition of a step is
-  then one row of a single call.
+  ``<function>_hvp_batch(W, V)`` (or ``hvp_batch``), ``<function>_hess_batch(W)`` (or
+  ``hess_batch``, shape (k, N, N), for the Newton rule); each ratio and repetition of a step
+  is then one row of a single call.
 * an expression ``--expr "(1-x)**2 + 100*(y-x**2)**2" --vars x,y`` -- parsed by the
   whitelisting parser :mod:`plasticity.checks.landscape.expr` (never ``eval``'d); gradient and
   Hessian are exact,
@@ -162,8 +163,9 @@ def from_module(spec: str, n: int, w_star: np.ndarray | None = None) -> UserLand
     Gradient / Hessian / HVP callables are taken from ``<function>_grad``, ``<function>_hess``,
     ``<function>_hvp`` or else module-level ``grad``, ``hessian``, ``hvp``; missing ones are
     finite differences.  Batched versions (one point per row) are taken from
-    ``<function>_batch``, ``<function>_grad_batch``/``grad_batch`` and
-    ``<function>_hvp_batch``/``hvp_batch``.  ``n`` is the number of parameters (the length of the point).
+    ``<function>_batch``, ``<function>_grad_batch``/``grad_batch``,
+    ``<function>_hvp_batch``/``hvp_batch`` and ``<function>_hess_batch``/``hess_batch``.
+    ``n`` is the number of parameters (the length of the point).
     """
     path_text, sep, func_name = spec.rpartition(":")
     if not sep or not path_text or not func_name:
@@ -211,6 +213,7 @@ def from_module(spec: str, n: int, w_star: np.ndarray | None = None) -> UserLand
     f_batch_name, f_batch = find(f"{func_name}_batch")
     grad_batch_name, grad_batch = find(f"{func_name}_grad_batch", "grad_batch")
     hvp_batch_name, hvp_batch = find(f"{func_name}_hvp_batch", "hvp_batch")
+    hess_batch_name, hess_batch = find(f"{func_name}_hess_batch", "hess_batch")
 
     def guarded(name: str | None, fn: Callable[..., object] | None) -> Callable[..., object] | None:
         return None if fn is None else _guard(fn, str(name))
@@ -225,11 +228,12 @@ def from_module(spec: str, n: int, w_star: np.ndarray | None = None) -> UserLand
         f_batch=guarded(f_batch_name, f_batch),
         grad_batch=guarded(grad_batch_name, grad_batch),
         hvp_batch=guarded(hvp_batch_name, hvp_batch),
+        hess_batch=guarded(hess_batch_name, hess_batch),
     )
     exact = tuple(
         k for k, v in (("grad", grad or grad_batch), ("hessian", hess or hvp or hvp_batch)) if v is not None
     )
-    named = (grad_name, hess_name, hvp_name, f_batch_name, grad_batch_name, hvp_batch_name)
+    named = (grad_name, hess_name, hvp_name, f_batch_name, grad_batch_name, hvp_batch_name, hess_batch_name)
     found = [name for name in named if name]
     notes = (
         f"derivatives supplied by the module: {', '.join(found) if found else 'none'}; "

@@ -38,9 +38,10 @@ class FunctionLandscape:
 
     Optional batched callables evaluate many points in one call, one point per row:
     ``f_batch(W) -> (k,)``, ``grad_batch(W) -> (k, n)``, ``hvp_batch(W, V) -> (k, n)`` (row i
-    is ∇²F(W[i])·V[i]).  They are fast paths of the per-point functions, used by the batch
-    methods (:meth:`loss_batch`, :meth:`grad_batch`, :meth:`hvp_batch`, :meth:`quad_form_batch`)
-    and, where no per-point version is given, for single points too;
+    is ∇²F(W[i])·V[i]), ``hess_batch(W) -> (k, n, n)``.  They are fast paths of the per-point
+    functions, used by the batch methods (:meth:`loss_batch`, :meth:`grad_batch`,
+    :meth:`hvp_batch`, :meth:`quad_form_batch`, :meth:`hessian_batch`) and, where no
+    per-point version is given, for single points too (``hess_batch`` only in batches);
     :meth:`check_batched` compares the two where both are given.
     """
 
@@ -57,6 +58,7 @@ class FunctionLandscape:
         f_batch: Callable[[np.ndarray], np.ndarray] | None = None,
         grad_batch: Callable[[np.ndarray], np.ndarray] | None = None,
         hvp_batch: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+        hess_batch: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         if not callable(f):
             raise ValueError("f must be callable")
@@ -67,6 +69,7 @@ class FunctionLandscape:
             ("f_batch", f_batch),
             ("grad_batch", grad_batch),
             ("hvp_batch", hvp_batch),
+            ("hess_batch", hess_batch),
         ):
             if fn is not None and not callable(fn):
                 raise ValueError(f"{name} must be callable or None")
@@ -79,6 +82,7 @@ class FunctionLandscape:
         self.n = int(n)
         self._f, self._grad, self._hess, self._hvp = f, grad, hess, hvp
         self._f_batch, self._grad_batch, self._hvp_batch = f_batch, grad_batch, hvp_batch
+        self._hess_batch = hess_batch
         self._supplied = {k for k, v in (("grad", grad), ("hess", hess), ("hvp", hvp)) if v is not None}
         # a batched callable alone serves single points too, as a batch of one row
         if grad is None and grad_batch is not None:
@@ -307,16 +311,30 @@ class FunctionLandscape:
         return np.stack([self.hvp(w, v) for w, v in zip(W, V, strict=True)])
 
     def hessian_batch(self, W: np.ndarray) -> np.ndarray:
-        """∇²F at every row of W (k, n) -> (k, n, n).
+        """∇²F at every row of W (k, n) -> (k, n, n), in the cheapest way supplied.
 
-        With a supplied ``hvp_batch`` (preferred even where ``hess`` is supplied too: one call
-        for many points instead of one per point): batched HVPs on the identity, all N
-        columns of as many points as fit in ``HESSIAN_BATCH_BYTES`` in one call, symmetrised
-        like :meth:`hessian`; otherwise :meth:`hessian` point by point.
+        A supplied ``hess_batch`` (one call, each matrix checked square and symmetric like a
+        supplied ``hess``); else a supplied ``hess`` point by point; else with a supplied
+        ``hvp_batch``, batched HVPs on the identity (all N columns of as many points as fit
+        in ``HESSIAN_BATCH_BYTES`` in one call), symmetrised like :meth:`hessian`; else
+        :meth:`hessian` point by point.
         """
         W = check_batch(W, self.n)
         n = self.n
-        if self._hvp_batch is None:
+        if self._hess_batch is not None:
+            H = self._call_vector("hess_batch", self._hess_batch(W.copy()), (W.shape[0], n, n))
+            # the check _check_square_symmetric makes of one supplied Hessian, for all at once
+            scale = np.max(np.abs(H), axis=(1, 2))
+            asym = np.max(np.abs(H - H.transpose(0, 2, 1)), axis=(1, 2))
+            bad = asym > 1e-8 * np.maximum(scale, np.finfo(np.float64).tiny)
+            if np.any(bad):
+                i = int(np.argmax(bad))
+                raise ValueError(
+                    f"hess_batch is not symmetric in row {i}: max |H - Hᵀ| = {asym[i]:.3g} "
+                    f"(largest entry {scale[i]:.3g})"
+                )
+            return 0.5 * (H + H.transpose(0, 2, 1))
+        if self._hvp_batch is None or self._hess is not None:
             return np.stack([self.hessian(w) for w in W])
         out = np.empty((W.shape[0], n, n))
         per_call = max(1, HESSIAN_BATCH_BYTES // (2 * n * n * 8))  # points per call (W and V rows)
@@ -350,6 +368,8 @@ class FunctionLandscape:
         elif self._hvp_batch is not None and "hess" in self._supplied:
             per_point = np.stack([v @ self._checked_hess(w) for w, v in zip(W, V, strict=True)])
             pairs.append(("hvp_batch", self.hvp_batch(W, V), per_point))
+        if self._hess_batch is not None and self._hess is not None:
+            pairs.append(("hess_batch", self.hessian_batch(W), np.stack([self._checked_hess(w) for w in W])))
         for name, batched, single in pairs:
             scale = max(float(np.max(np.abs(single))), np.finfo(np.float64).tiny)
             gap = float(np.max(np.abs(batched - single)))
@@ -367,6 +387,7 @@ class FunctionLandscape:
             ("f_batch", self._f_batch),
             ("grad_batch", self._grad_batch),
             ("hvp_batch", self._hvp_batch),
+            ("hess_batch", self._hess_batch),
         )
         have = [k for k, v in named if v is not None and not isinstance(v, _OneRow)]
         return f"FunctionLandscape(n={self.n}, supplied={have or 'f only'})"
