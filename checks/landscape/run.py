@@ -36,6 +36,7 @@ def check_landscape(
     eps_norm: float | None = None,
     json: str | Path | None = None,
     stdout: TextIO | None = None,
+    progress: bool = True,
 ) -> LandscapeReport:
     """Evaluate the theory on a SPEC's landscape at ``at`` and write the report.
 
@@ -43,7 +44,8 @@ def check_landscape(
     With ``simulate`` the dynamics run ``steps`` steps × ``reps`` repetitions per rule and
     ratio, steady state being the last third.  The text table goes to ``stdout``; with
     ``json`` the report is also written as JSON to that file, or with ``json="-"`` printed
-    as JSON instead of the table.  Bad input raises ``ValueError`` naming the problem.
+    as JSON instead of the table.  ``progress`` shows the simulation's progress bar on stderr
+    (only when it is a terminal).  Bad input raises ``ValueError`` naming the problem.
     """
     stdout = sys.stdout if stdout is None else stdout
     user, w = load(spec, expr=expr, variables=variables, at=at, minimum=minimum)
@@ -62,6 +64,7 @@ def check_landscape(
             steps=steps,
             reps=reps,
             window=max(1, steps // 3),
+            progress=progress,
         )
     text = report.dumps()
     if json is not None and str(json) == "-":

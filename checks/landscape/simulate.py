@@ -29,6 +29,9 @@ AGREEMENT_Z = 2.0
 #: bootstrap resamples of the repetitions for each minimiser's standard error
 BOOTSTRAP_RESAMPLES = 200
 
+#: seconds before the progress bar appears (short runs print nothing)
+PROGRESS_DELAY_S = 1.0
+
 
 def _none_if_nan(x: float) -> float | None:
     return None if math.isnan(x) else x
