@@ -115,8 +115,10 @@ def format_text(report: LandscapeReport) -> str:
                 f"{_f(r['self_consistent_ratio']):>15}{_pm(r['loss_minimiser'], r['loss_minimiser_se']):>16}"
             )
         lines.append(
-            f"  (± bootstrap standard error over repetitions; agreement within {sim['agreement_z']:g} s.e.; "
-            "undecided: no prediction, no spread, or a best ratio at an end of the grid)"
+            f"  (± bootstrap standard error over repetitions; agreement: within {sim['agreement_z']:g} s.e.;"
+        )
+        lines.append(
+            "   undecided: no prediction, no spread across repetitions, or a best ratio at the grid's end)"
         )
     if report.notes:
         lines.append("")
