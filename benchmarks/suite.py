@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from plasticity.benchmarks import curvature, machine, roofline, sweeps
+from plasticity.benchmarks import curvature, landscape_simulate, machine, roofline, sweeps
 from plasticity.benchmarks.commands import time_command
 from plasticity.benchmarks.phases import profile_phases
 from plasticity.numerics.files import atomic_write_text, json_text
@@ -140,6 +140,11 @@ def run_suite(
         res[k] = c[k]
     res["hvp_pct_gemm_peak"] = 100.0 * c["hvp_nominal_flop"] / (c["hvp_ms"] * 1e-3) / 1e9 / peak64
     res["q100_pct_gemm_peak"] = 100.0 * c["q_nominal_flop"] / (c["q100_ms"] * 1e-3) / 1e9 / peak64
+
+    _say(progress, "landscape --simulate on the N = 31 logistic regression (batched and row by row)")
+    ls = landscape_simulate.simulate_timings(steps=steps, compare_steps=min(steps, 30), seed=seed)
+    details["landscape_simulate"] = ls
+    res["landscape_simulate_speedup"] = ls.get("speedup_vs_row_by_row")  # None where skipped
 
     cmds = DEFAULT_COMMANDS if commands is None else dict(commands)
     details["commands"] = {}

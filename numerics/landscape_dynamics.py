@@ -14,6 +14,7 @@ E[ΔF] of every step from the realised quantities (the steady-state balance E[Δ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,7 @@ from plasticity.numerics import rules as R
 from plasticity.numerics.curvature import Q_from_products
 from plasticity.numerics.landscapes import Landscape, loss_grad_batch, quad_form_batch
 
-__all__ = ["RULES", "LandscapeRun", "simulate", "window_means", "window_stats"]
+__all__ = ["RULES", "LandscapeRun", "simulate", "simulate_reference", "window_means", "window_stats"]
 
 #: the compensation rules simulate() knows ("noisy_gradient" needs noise_to_signal; "beeline" needs w_star)
 RULES = ("gradient", "noisy_gradient", "zeroth_order", "newton", "beeline")
@@ -171,7 +172,7 @@ def _compensation(
     elif rule == "noisy_gradient":
         dc[go] = R.noisy_gradient(G[go], rng, c_norm[go], noise_to_signal)
     elif rule == "newton":
-        dc[go] = R.newton(landscape, W[go], c_norm[go])
+        dc[go] = R.newton(landscape, W[go], c_norm[go], grad=G[go])
     else:
         dc[go] = R.beeline(W[go], landscape.w_star, c_norm[go])
     return dc
@@ -183,10 +184,22 @@ def _check_positive_int(x: object, name: str) -> int:
     return int(x)
 
 
-def simulate(
+@dataclass(frozen=True)
+class _Setup:
+    """simulate()'s arguments, checked: the start of every row and each row's ‖Δc‖."""
+
+    ratios: np.ndarray
+    steps: int
+    reps: int
+    window: int
+    eps_norm: float
+    start: np.ndarray  # (R·reps, n), row r·reps + j has ratio r
+    c_norm: np.ndarray  # (R·reps,)
+
+
+def _setup(
     landscape: Landscape,
     w0: np.ndarray,
-    *,
     rule: str,
     eps_norm: float,
     ratios: np.ndarray | list[float],
@@ -194,19 +207,8 @@ def simulate(
     reps: int,
     rng: np.random.Generator,
     window: int,
-    record_q: bool = False,
-    noise_to_signal: float | None = None,
-) -> LandscapeRun:
-    """Run fluctuation + compensation dynamics for every (ratio, repetition) at once.
-
-    ``w0`` is the start: (n,) for all runs, (reps, n) per repetition or (R, reps, n).
-    Each step: Δε = white noise of norm ``eps_norm``; Δc = ``rule`` at w with norm
-    ratio·eps_norm (``noisy_gradient`` adds noise at γ₂/γ₁ = ``noise_to_signal``, its norm
-    then exact only up to the overlap, as in the paper); w ← w + Δc + Δε.  A run sitting exactly
-    at a stationary point (e.g. started at w*) gets no compensation on that step: there is
-    no descent direction.  Deterministic for a given ``rng`` state.  Raises ValueError on bad
-    input or if the loss stops being finite.
-    """
+    noise_to_signal: float | None,
+) -> _Setup:
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; choose one of {list(RULES)}")
     if not isinstance(rng, np.random.Generator):
@@ -230,7 +232,6 @@ def simulate(
         raise ValueError(f"noise_to_signal applies only to rule 'noisy_gradient', not {rule!r}")
     if rule == "beeline" and landscape.w_star is None:
         raise ValueError("rule 'beeline' needs a landscape with a known minimum (w_star is None)")
-
     n = landscape.n
     n_ratios = ratios.size
     try:
@@ -241,58 +242,217 @@ def simulate(
         ) from None
     if not np.all(np.isfinite(start)):
         raise ValueError("w0 contains NaN or inf")
-    K = n_ratios * reps
-    W = start.reshape(K, n).copy()
-    c_norm = np.repeat(ratios * eps_norm, reps)  # (K,) row r*reps + j has ratio r
-
-    loss = np.empty((K, steps))
-    grad_norm = np.empty((K, steps))
-    c_norm_rec = np.empty((K, steps))
-    g_dot_chat = np.full((K, steps), np.nan)
-    q_c = np.full((K, steps), np.nan) if record_q else None
-    q_eps = np.empty((K, steps)) if record_q else None
-    G = landscape.grad_batch(W)
-    for t in range(steps):
-        dc = _compensation(landscape, rule, W, G, c_norm, rng, noise_to_signal)
-        de = R.fluctuation(rng, (K, n), eps_norm)
-        dc_norm = np.linalg.norm(dc, axis=-1)
-        active = dc_norm > 0  # Q[Δc] and ∇F·Δĉ are undefined (left NaN) where there was no compensation
-        c_norm_rec[:, t] = dc_norm
-        if np.any(active):
-            g_dot_chat[active, t] = np.einsum("ki,ki->k", G[active], dc[active]) / dc_norm[active]
-        if record_q:
-            if np.any(active):
-                vhv = quad_form_batch(landscape, W[active], dc[active])
-                q_c[active, t] = Q_from_products(vhv, dc_norm[active])
-            if eps_norm > 0:
-                q_eps[:, t] = Q_from_products(quad_form_batch(landscape, W, de), np.linalg.norm(de, axis=-1))
-            else:
-                q_eps[:, t] = np.nan
-        W = W + dc + de
-        if not np.all(np.isfinite(W)):
-            raise ValueError(f"simulation diverged at step {t + 1}: weights not finite")
-        lt, G = loss_grad_batch(landscape, W)
-        if not np.all(np.isfinite(lt)):
-            raise ValueError(f"simulation diverged at step {t + 1}: loss not finite")
-        loss[:, t] = lt
-        grad_norm[:, t] = np.linalg.norm(G, axis=-1)
-
-    def shape(x: np.ndarray | None) -> np.ndarray | None:
-        return None if x is None else x.reshape(n_ratios, reps, steps)
-
-    return LandscapeRun(
-        rule=rule,
+    return _Setup(
         ratios=ratios,
-        eps_norm=eps_norm,
-        noise_to_signal=None if noise_to_signal is None else float(noise_to_signal),
         steps=steps,
         reps=reps,
         window=window,
-        loss=shape(loss),
-        grad_norm=shape(grad_norm),
-        q_c=shape(q_c),
-        q_eps=shape(q_eps),
-        final_w=W.reshape(n_ratios, reps, n),
-        c_norm=shape(c_norm_rec),
-        grad_dot_chat=shape(g_dot_chat),
+        eps_norm=eps_norm,
+        start=start.reshape(n_ratios * reps, n).copy(),
+        c_norm=np.repeat(ratios * eps_norm, reps),
     )
+
+
+def _check_record_from(record_from: object, setup: _Setup) -> None:
+    if isinstance(record_from, bool) or not isinstance(record_from, int | np.integer) or record_from < 0:
+        raise ValueError(f"record_from must be a non-negative integer; got {record_from!r}")
+    if record_from > setup.steps - setup.window:
+        raise ValueError(
+            f"record_from ({record_from}) must not start after the steady-state window "
+            f"(the last {setup.window} of {setup.steps} steps)"
+        )
+
+
+class _Records:
+    """The per-step records of every row, filled by simulate() and simulate_reference()."""
+
+    def __init__(self, k: int, steps: int, record_q: bool) -> None:
+        self.loss = np.full((k, steps), np.nan)
+        self.grad_norm = np.empty((k, steps))
+        self.c_norm = np.empty((k, steps))
+        self.g_dot_chat = np.full((k, steps), np.nan)
+        self.q_c = np.full((k, steps), np.nan) if record_q else None
+        self.q_eps = np.full((k, steps), np.nan) if record_q else None
+
+    def run(self, setup: _Setup, rule: str, noise_to_signal: float | None, W: np.ndarray) -> LandscapeRun:
+        n_ratios, reps, steps = setup.ratios.size, setup.reps, setup.steps
+
+        def shape(x: np.ndarray | None) -> np.ndarray | None:
+            return None if x is None else x.reshape(n_ratios, reps, steps)
+
+        return LandscapeRun(
+            rule=rule,
+            ratios=setup.ratios,
+            eps_norm=setup.eps_norm,
+            noise_to_signal=None if noise_to_signal is None else float(noise_to_signal),
+            steps=steps,
+            reps=reps,
+            window=setup.window,
+            loss=shape(self.loss),
+            grad_norm=shape(self.grad_norm),
+            q_c=shape(self.q_c),
+            q_eps=shape(self.q_eps),
+            final_w=W.reshape(n_ratios, reps, W.shape[-1]),
+            c_norm=shape(self.c_norm),
+            grad_dot_chat=shape(self.g_dot_chat),
+        )
+
+
+def simulate(
+    landscape: Landscape,
+    w0: np.ndarray,
+    *,
+    rule: str,
+    eps_norm: float,
+    ratios: np.ndarray | list[float],
+    steps: int,
+    reps: int,
+    rng: np.random.Generator,
+    window: int,
+    record_q: bool = False,
+    noise_to_signal: float | None = None,
+    progress: Callable[[int], object] | None = None,
+    record_from: int = 0,
+) -> LandscapeRun:
+    """Run fluctuation + compensation dynamics for every (ratio, repetition) at once.
+
+    ``w0`` is the start: (n,) for all runs, (reps, n) per repetition or (R, reps, n).
+    Each step: Δε = white noise of norm ``eps_norm``; Δc = ``rule`` at w with norm
+    ratio·eps_norm (``noisy_gradient`` adds noise at γ₂/γ₁ = ``noise_to_signal``, its norm
+    then exact only up to the overlap, as in the paper); w ← w + Δc + Δε.  A run sitting exactly
+    at a stationary point (e.g. started at w*) gets no compensation on that step: there is
+    no descent direction.  Every run is a row of one array: a step costs one batched F and ∇F
+    (``loss_grad_batch``), one batched quadratic form for Q[Δc] and Q[Δε] together
+    (``quad_form_batch``) and the rule's own batched work (for "newton", one Hessian per row,
+    :func:`plasticity.numerics.rules.newton`).  The loss and the Q's are recorded from step
+    ``record_from`` on (0-based; earlier records are NaN): a caller that needs only the
+    steady-state window skips their cost before it.  ‖∇F‖, ‖Δc‖ and ∇F·Δĉ are recorded on
+    every step.  ``progress(1)`` is called after every step.
+    Deterministic for a given ``rng`` state, and equal to :func:`simulate_reference` (the
+    same steps one row at a time) up to rounding.  Raises ValueError on bad input or if the
+    loss stops being finite.
+    """
+    setup = _setup(landscape, w0, rule, eps_norm, ratios, steps, reps, rng, window, noise_to_signal)
+    _check_record_from(record_from, setup)
+    eps_norm = setup.eps_norm
+    W = setup.start
+    K, n = W.shape
+    rec = _Records(K, setup.steps, record_q)
+    G = landscape.grad_batch(W)
+    for t in range(setup.steps):
+        dc = _compensation(landscape, rule, W, G, setup.c_norm, rng, noise_to_signal)
+        de = R.fluctuation(rng, (K, n), eps_norm)
+        dc_norm = np.linalg.norm(dc, axis=-1)
+        active = dc_norm > 0  # Q[Δc] and ∇F·Δĉ are undefined (left NaN) where there was no compensation
+        rec.c_norm[:, t] = dc_norm
+        if np.any(active):
+            rec.g_dot_chat[active, t] = np.einsum("ki,ki->k", G[active], dc[active]) / dc_norm[active]
+        recording = t >= record_from
+        if record_q and recording:
+            # Q[Δc] of the compensating rows and Q[Δε] of every row in one batched call
+            n_c = int(np.count_nonzero(active))
+            if eps_norm > 0:
+                vhv = quad_form_batch(landscape, np.vstack([W[active], W]), np.vstack([dc[active], de]))
+                rec.q_eps[:, t] = Q_from_products(vhv[n_c:], np.linalg.norm(de, axis=-1))
+            else:  # no fluctuation: Q[Δε] undefined
+                vhv = quad_form_batch(landscape, W[active], dc[active]) if n_c else np.empty(0)
+                rec.q_eps[:, t] = np.nan
+            if n_c:
+                rec.q_c[active, t] = Q_from_products(vhv[:n_c], dc_norm[active])
+        W = W + dc + de
+        if not np.all(np.isfinite(W)):
+            raise ValueError(f"simulation diverged at step {t + 1}: weights not finite")
+        if recording:
+            lt, G = loss_grad_batch(landscape, W)
+            if not np.all(np.isfinite(lt)):
+                raise ValueError(f"simulation diverged at step {t + 1}: loss not finite")
+            rec.loss[:, t] = lt
+        else:
+            G = landscape.grad_batch(W)
+        if not np.all(np.isfinite(G)):
+            raise ValueError(f"simulation diverged at step {t + 1}: gradient not finite")
+        rec.grad_norm[:, t] = np.linalg.norm(G, axis=-1)
+        if progress is not None:
+            progress(1)
+    return rec.run(setup, rule, noise_to_signal, W)
+
+
+def simulate_reference(
+    landscape: Landscape,
+    w0: np.ndarray,
+    *,
+    rule: str,
+    eps_norm: float,
+    ratios: np.ndarray | list[float],
+    steps: int,
+    reps: int,
+    rng: np.random.Generator,
+    window: int,
+    record_q: bool = False,
+    noise_to_signal: float | None = None,
+    record_from: int = 0,
+) -> LandscapeRun:
+    """The same dynamics as :func:`simulate`, one row at a time: the reference it is tested
+    and benchmarked against.
+
+    Every quantity comes from the landscape's per-point methods (``loss``, ``grad``, ``hvp``)
+    and the rules applied to one row; random draws are made row after row in the order in
+    which :func:`simulate` draws its batches (a Generator's stream does not depend on how it
+    is split into calls), so with the same ``rng`` state both take the same steps.
+    """
+    setup = _setup(landscape, w0, rule, eps_norm, ratios, steps, reps, rng, window, noise_to_signal)
+    _check_record_from(record_from, setup)
+    eps_norm = setup.eps_norm
+    W = setup.start
+    K, n = W.shape
+    rec = _Records(K, setup.steps, record_q)
+    G = np.stack([landscape.grad(w) for w in W])
+    for t in range(setup.steps):
+        dc = np.zeros_like(W)
+        go = np.any(G != 0, axis=-1)
+        # the batched noisy rule draws ν for every row with a direction once any of them has
+        # γ₂ > 0 (and multiplies it by γ₂ = 0 where the ratio is 0): the same draws here
+        noisy_draws = rule == "noisy_gradient" and bool(
+            np.any(go & (R.gammas(setup.c_norm, noise_to_signal or 0.0)[1] > 0))
+        )
+        for i in range(K):
+            c = setup.c_norm[i]
+            if rule == "zeroth_order":
+                dc[i] = R.zeroth_order(landscape, W[i], rng, c)
+            elif rule == "beeline":
+                if not np.all(W[i] == landscape.w_star):
+                    dc[i] = R.beeline(W[i], landscape.w_star, c)
+            elif go[i]:
+                if rule == "gradient":
+                    dc[i] = R.gradient(G[i], c)
+                elif rule == "noisy_gradient":
+                    dc[i] = R.noisy_gradient(G[i], rng, c, noise_to_signal)
+                    if noisy_draws and R.gammas(c, noise_to_signal)[1] == 0:
+                        rng.standard_normal(n)
+                else:
+                    dc[i] = R.newton(landscape, W[i], c)
+        de = np.stack([R.fluctuation(rng, (n,), eps_norm) for _ in range(K)])
+        for i in range(K):
+            c = float(np.linalg.norm(dc[i]))
+            rec.c_norm[i, t] = c
+            if c > 0:
+                rec.g_dot_chat[i, t] = G[i] @ dc[i] / c
+            if record_q and t >= record_from:
+                if c > 0:
+                    rec.q_c[i, t] = Q_from_products(dc[i] @ landscape.hvp(W[i], dc[i]), c)
+                e = float(np.linalg.norm(de[i]))
+                rec.q_eps[i, t] = (
+                    Q_from_products(de[i] @ landscape.hvp(W[i], de[i]), e) if eps_norm > 0 else np.nan
+                )
+        W = W + dc + de
+        if not np.all(np.isfinite(W)):
+            raise ValueError(f"simulation diverged at step {t + 1}: weights not finite")
+        G = np.stack([landscape.grad(w) for w in W])
+        if t >= record_from:
+            rec.loss[:, t] = [landscape.loss(w) for w in W]
+            if not np.all(np.isfinite(rec.loss[:, t])):
+                raise ValueError(f"simulation diverged at step {t + 1}: loss not finite")
+        if not np.all(np.isfinite(G)):
+            raise ValueError(f"simulation diverged at step {t + 1}: gradient not finite")
+        rec.grad_norm[:, t] = np.linalg.norm(G, axis=-1)
+    return rec.run(setup, rule, noise_to_signal, W)

@@ -19,7 +19,18 @@ import numpy as np
 
 from plasticity.numerics.landscapes import EPS, Landscape, Quadratic
 
-__all__ = ["fluctuation", "gammas", "gradient", "noisy_gradient", "zeroth_order", "newton", "beeline"]
+__all__ = [
+    "DENSE_MAX_N",
+    "NEWTON_MINRES_RTOL",
+    "fluctuation",
+    "gammas",
+    "gradient",
+    "noisy_gradient",
+    "zeroth_order",
+    "newton",
+    "hessians",
+    "beeline",
+]
 
 
 def _magnitude(magnitude: object, name: str = "magnitude") -> np.ndarray:
@@ -168,35 +179,123 @@ def zeroth_order(
     if W.ndim == 1:
         diff = landscape.loss(W + delta * u) - landscape.loss(W - delta * u)
     else:
-        diff = landscape.loss_batch(W + delta[:, None] * u) - landscape.loss_batch(W - delta[:, None] * u)
+        both = landscape.loss_batch(np.vstack([W + delta[:, None] * u, W - delta[:, None] * u]))  # one call
+        diff = both[: W.shape[0]] - both[W.shape[0] :]
     sign = np.where(np.asarray(diff) < 0, -1.0, 1.0)
     return -(_per_row(m, W.shape[:-1]) * sign[..., None]) * u
 
 
-def newton(landscape: Landscape, w: np.ndarray, magnitude: float | np.ndarray) -> np.ndarray:
+#: largest N for which :func:`newton` solves with dense Hessians (N² memory per row, N³ work);
+#: above it the step comes from MINRES on the HVP operator.  The same threshold as the
+#: landscape report's dense Hessian (``checks.landscape.diagnostics.MAX_DENSE_N``).
+DENSE_MAX_N = 3000
+
+#: the Newton step above DENSE_MAX_N is accepted once ‖∇²F·d − ∇F‖ ≤ NEWTON_MINRES_RTOL·‖∇F‖
+#: (an explicitly computed residual); the direction's relative error is then at most
+#: cond(∇²F)·NEWTON_MINRES_RTOL
+NEWTON_MINRES_RTOL = 1e-8
+
+
+def hessians(landscape: Landscape, W: np.ndarray) -> np.ndarray:
+    """∇²F at every row of W (k, n) -> (k, n, n): the landscape's own ``hessian_batch`` where
+    it has one (e.g. batched HVPs on the identity), else ``hessian`` row by row."""
+    fn = getattr(landscape, "hessian_batch", None)
+    if fn is not None:
+        return np.asarray(fn(W), dtype=np.float64)
+    return np.stack([landscape.hessian(w) for w in W])
+
+
+def newton(
+    landscape: Landscape,
+    w: np.ndarray,
+    magnitude: float | np.ndarray,
+    *,
+    grad: np.ndarray | None = None,
+) -> np.ndarray:
     """Δc of norm m along the Newton direction -(∇²F)⁻¹∇F, for w (n,) or (k, n).
 
-    The Newton step descends only where ∇²F is positive definite; a singular or indefinite
-    Hessian (smallest eigenvalue ≤ N·eps·‖∇²F‖) raises ValueError saying which.
+    ``grad`` (the gradients at w, same shape) saves recomputing them.  The Newton step
+    descends only where ∇²F is positive definite.  On a :class:`Quadratic` a singular or
+    indefinite Hessian (smallest eigenvalue ≤ N·eps·‖∇²F‖) raises ValueError saying which.
+    Otherwise, up to :data:`DENSE_MAX_N`, one Hessian per row (:func:`hessians`), factorised
+    and solved for all rows at once: ∇²F must be positive definite to working precision (its
+    Cholesky factorisation exists), else ValueError says, from its eigenvalues, whether it is
+    indefinite or singular; a Hessian that factorises yet is nearly singular gives a step
+    whose direction carries the solve's relative error ~cond(∇²F)·eps.  Above it, MINRES on
+    the HVP operator per row to the explicit relative residual :data:`NEWTON_MINRES_RTOL`; a
+    direction that does not descend (∇Fᵀ(∇²F)⁻¹∇F ≤ 0: ∇²F not positive definite) raises ValueError.
     """
     W = _rows(w, "w")
     if W.shape[-1] != landscape.n or W.ndim > 2:
         raise ValueError(f"w must have shape ({landscape.n},) or (k, {landscape.n}); got {W.shape}")
     m = _magnitude(magnitude)
     rows = W.reshape(-1, landscape.n)
-    directions = np.empty_like(rows)
+    if grad is None:
+        G = landscape.grad_batch(rows)
+    else:
+        G = _rows(grad, "grad").reshape(-1, landscape.n)
+        if G.shape != rows.shape:
+            raise ValueError(f"grad must have the shape of w {W.shape}; got {np.shape(grad)}")
     if isinstance(landscape, Quadratic):  # constant Hessian: one eigen-decomposition serves every row
         lam, U = landscape.eigvals, landscape.eigvecs
         _require_positive_definite(lam)
-        G = landscape.grad_batch(rows)
         directions = -((G @ U) / lam) @ U.T
+    elif landscape.n <= DENSE_MAX_N:
+        H = hessians(landscape, rows)
+        _require_cholesky(H)
+        directions = -np.linalg.solve(H, G[..., None])[..., 0]
     else:
-        for i, x in enumerate(rows):
-            lam, U = np.linalg.eigh(landscape.hessian(x))
-            _require_positive_definite(lam)
-            directions[i] = -(((landscape.grad(x) @ U) / lam) @ U.T)
+        directions = -np.stack([_newton_minres(landscape, x, g) for x, g in zip(rows, G, strict=True)])
     directions = _unit(directions, "Newton direction (gradient is zero)").reshape(W.shape)
     return _per_row(m, W.shape[:-1]) * directions
+
+
+def _newton_minres(landscape: Landscape, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """(∇²F)⁻¹∇F at w by MINRES on the HVP operator (:func:`plasticity.numerics.matfree.minres_solve`)
+    to the explicit relative residual :data:`NEWTON_MINRES_RTOL`; ValueError if it does not get
+    there or does not descend."""
+    from plasticity.numerics.matfree import HessianOperator, minres_solve
+
+    g_norm = float(np.linalg.norm(g))
+    d, Hd, _, converged = minres_solve(
+        HessianOperator(landscape, w),
+        g,
+        rtol=NEWTON_MINRES_RTOL,
+        maxiter=10 * landscape.n,
+        target=NEWTON_MINRES_RTOL * g_norm,
+    )
+    if not converged:
+        residual = float(np.linalg.norm(Hd - g))
+        raise ValueError(
+            f"Newton step undefined: MINRES on ∇²F reached relative residual {residual / g_norm:.3g}, "
+            f"not {NEWTON_MINRES_RTOL:g} (∇²F singular or too ill-conditioned)"
+        )
+    if float(g @ d) <= 0:
+        raise ValueError(
+            "Newton step undefined: ∇Fᵀ(∇²F)⁻¹∇F ≤ 0, so ∇²F is not positive definite and "
+            "-(∇²F)⁻¹∇F does not descend"
+        )
+    return d
+
+
+def _require_cholesky(H: np.ndarray) -> None:
+    """ValueError unless every matrix of H (k, n, n) has a Cholesky factorisation, naming
+    (from the eigenvalues of the first that has none) whether it is indefinite or singular."""
+    try:
+        np.linalg.cholesky(H)
+        return
+    except np.linalg.LinAlgError:
+        pass
+    for Hi in H:
+        try:
+            np.linalg.cholesky(Hi)
+        except np.linalg.LinAlgError:
+            lam = np.linalg.eigvalsh(Hi)
+            _require_positive_definite(lam)
+            raise ValueError(
+                f"Newton step undefined: the Hessian is not positive definite to working precision "
+                f"(no Cholesky factorisation; smallest eigenvalue {lam.min():.3g})"
+            ) from None
 
 
 def _require_positive_definite(lam: np.ndarray) -> None:

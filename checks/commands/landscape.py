@@ -43,8 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--simulate",
         action="store_true",
-        help="also run the fluctuation/compensation dynamics over the ratios 0.1..2.5 per rule (a module "
-        "SPEC's functions are called for every run and step: bound the time with --steps/--reps)",
+        help="also run the fluctuation/compensation dynamics over the ratios 0.1..2.5 per rule and report "
+        "the simulated best ratios with bootstrap errors (a module SPEC's functions are called every step, "
+        "for every run at once if it supplies <function>_batch, _grad_batch, _hvp_batch, _hess_batch)",
     )
     parser.add_argument("--steps", type=int, default=1500, help="simulation steps (default 1500)")
     parser.add_argument("--reps", type=int, default=4, help="simulation repetitions (default 4)")
@@ -63,6 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default 1024)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="no simulation progress bar on stderr")
     parser.add_argument(
         "--json", metavar="FILE", help="also write the report as JSON to FILE ('-' for stdout)"
     )
@@ -86,5 +88,6 @@ def run(args: argparse.Namespace) -> int:
         reps=args.reps,
         eps_norm=args.eps_norm,
         json=args.json,
+        progress=not args.quiet,
     )
     return 0

@@ -38,6 +38,7 @@ def check_landscape(
     eps_norm: float | None = None,
     json: str | Path | None = None,
     stdout: TextIO | None = None,
+    progress: bool = True,
 ) -> LandscapeReport:
     """Evaluate the theory on a SPEC's landscape at ``at`` and write the report.
 
@@ -46,7 +47,8 @@ def check_landscape(
     ratio, steady state being the last third.  ``matrix_free`` (default: above MAX_DENSE_N
     parameters) uses ∇F and HVPs only, with up to ``max_probes`` Hutchinson probes.  The text
     table goes to ``stdout``; with ``json`` the report is also written as JSON to that file,
-    or with ``json="-"`` printed as JSON instead of the table.  Bad input raises
+    or with ``json="-"`` printed as JSON instead of the table.  ``progress`` shows the
+    simulation's progress bar on stderr (only when it is a terminal).  Bad input raises
     ``ValueError`` naming the problem.
     """
     stdout = sys.stdout if stdout is None else stdout
@@ -70,6 +72,7 @@ def check_landscape(
             steps=steps,
             reps=reps,
             window=max(1, steps // 3),
+            progress=progress,
         )
     text = report.dumps()
     if json is not None and str(json) == "-":

@@ -13,6 +13,11 @@ SPEC is one of three kinds:
   ``<function>_hvp(w, v)``, then module-level ``grad(w)``, ``hessian(w)``, ``hvp(w, v)``;
   whatever is missing is computed by central finite differences
   (:class:`plasticity.numerics.landscapes.FunctionLandscape`).  N is the length of the point (--at).
+  For `--simulate`, the same functions may also be given over a batch of points, one point
+  per row: ``<function>_batch(W)``, ``<function>_grad_batch(W)`` (or ``grad_batch``),
+  ``<function>_hvp_batch(W, V)`` (or ``hvp_batch``), ``<function>_hess_batch(W)`` (or
+  ``hess_batch``, shape (k, N, N), for the Newton rule); each ratio and repetition of a step
+  is then one row of a single call.
 * an expression ``--expr "(1-x)**2 + 100*(y-x**2)**2" --vars x,y`` -- parsed by the
   whitelisting parser :mod:`plasticity.checks.landscape.expr` (never ``eval``'d); gradient and
   Hessian are exact,
@@ -281,7 +286,10 @@ def from_module(spec: str, n: int, w_star: np.ndarray | None = None) -> UserLand
 
     Gradient / Hessian / HVP callables are taken from ``<function>_grad``, ``<function>_hess``,
     ``<function>_hvp`` or else module-level ``grad``, ``hessian``, ``hvp``; missing ones are
-    finite differences.  ``n`` is the number of parameters (the length of the point).
+    finite differences.  Batched versions (one point per row) are taken from
+    ``<function>_batch``, ``<function>_grad_batch``/``grad_batch``,
+    ``<function>_hvp_batch``/``hvp_batch`` and ``<function>_hess_batch``/``hess_batch``.
+    ``n`` is the number of parameters (the length of the point).
     A ``function`` that takes no arguments is a factory (:func:`from_factory`).
     """
     path, func_name, module, f = _import_module_spec(spec)
@@ -312,16 +320,31 @@ def _function_landscape(
     grad_name, grad = find(f"{func_name}_grad", "grad")
     hess_name, hess = find(f"{func_name}_hess", f"{func_name}_hessian", "hessian", "hess")
     hvp_name, hvp = find(f"{func_name}_hvp", "hvp")
+    f_batch_name, f_batch = find(f"{func_name}_batch")
+    grad_batch_name, grad_batch = find(f"{func_name}_grad_batch", "grad_batch")
+    hvp_batch_name, hvp_batch = find(f"{func_name}_hvp_batch", "hvp_batch")
+    hess_batch_name, hess_batch = find(f"{func_name}_hess_batch", "hess_batch")
+
+    def guarded(name: str | None, fn: Callable[..., object] | None) -> Callable[..., object] | None:
+        return None if fn is None else _guard(fn, str(name))
+
     landscape = FunctionLandscape(
         _guard(f, f"{func_name}"),
         n,
-        grad=None if grad is None else _guard(grad, str(grad_name)),
-        hess=None if hess is None else _guard(hess, str(hess_name)),
-        hvp=None if hvp is None else _guard(hvp, str(hvp_name)),
+        grad=guarded(grad_name, grad),
+        hess=guarded(hess_name, hess),
+        hvp=guarded(hvp_name, hvp),
         w_star=w_star,
+        f_batch=guarded(f_batch_name, f_batch),
+        grad_batch=guarded(grad_batch_name, grad_batch),
+        hvp_batch=guarded(hvp_batch_name, hvp_batch),
+        hess_batch=guarded(hess_batch_name, hess_batch),
     )
-    exact = tuple(k for k, v in (("grad", grad), ("hessian", hess or hvp)) if v is not None)
-    found = [name for name in (grad_name, hess_name, hvp_name) if name]
+    exact = tuple(
+        k for k, v in (("grad", grad or grad_batch), ("hessian", hess or hvp or hvp_batch)) if v is not None
+    )
+    named = (grad_name, hess_name, hvp_name, f_batch_name, grad_batch_name, hvp_batch_name, hess_batch_name)
+    found = [name for name in named if name]
     notes = (
         f"derivatives supplied by the module: {', '.join(found) if found else 'none'}; "
         f"the rest by central finite differences",

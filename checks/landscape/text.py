@@ -14,6 +14,15 @@ def _f(x: float | None, spec: str = ".4g") -> str:
     return "undefined" if x is None or not math.isfinite(x) else format(x, spec)
 
 
+def _pm_se(x: float | None, se: float | None) -> str:
+    """x ± se (a simulated ratio with its bootstrap standard error; x alone where se is undefined)."""
+    if x is None or not math.isfinite(x):
+        return "undefined"
+    if se is None or not math.isfinite(se):
+        return f"{x:.3g}"
+    return f"{x:.3f} ± {se:.3f}"
+
+
 def _noisy_reference_q(report: LandscapeReport) -> float | None:
     for e in report.noisy_gradient:
         if e["noise_to_signal"] == REFERENCE_NOISE_TO_SIGNAL:
@@ -166,16 +175,27 @@ def format_text(report: LandscapeReport) -> str:
             f"seed {sim['seed']}"
         )
         lines.append(
-            f"  {'rule':<16}{'predicted':>10}{'self-consistent':>17}{'min ‖∇F‖ at':>14}{'min loss at':>13}"
+            f"  {'rule':<16}{'predicted':>10}{'simulated (min ‖∇F‖)':>22}  {'agreement':<22}"
+            f"{'self-consistent':>15}{'min loss at':>16}"
         )
         for rule, r in sim["rules"].items():
             if "error" in r:
                 lines.append(f"  {rule:<16}not simulated: {r['error']}")
                 continue
+            agree = r["agreement"]
+            verdict = agree["verdict"] + (f" ({agree['z']:.1f} s.e.)" if agree["z"] is not None else "")
             lines.append(
-                f"  {rule:<16}{_f(r['predicted_ratio']):>10}{_f(r['self_consistent_ratio']):>17}"
-                f"{r['grad_norm_minimiser']:>14.2f}{r['loss_minimiser']:>13.2f}"
+                f"  {rule:<16}{_f(r['predicted_ratio']):>10}"
+                f"{_pm_se(r['grad_norm_minimiser'], r['grad_norm_minimiser_se']):>22}  {verdict:<22}"
+                f"{_f(r['self_consistent_ratio']):>15}"
+                f"{_pm_se(r['loss_minimiser'], r['loss_minimiser_se']):>16}"
             )
+        lines.append(
+            f"  (± bootstrap standard error over repetitions; agreement: within {sim['agreement_z']:g} s.e.;"
+        )
+        lines.append(
+            "   undecided: no prediction, no spread across repetitions, or a best ratio at the grid's end)"
+        )
     if report.notes:
         lines.append("")
         lines.extend(f"note: {n}" for n in report.notes)

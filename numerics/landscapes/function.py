@@ -16,6 +16,8 @@ from plasticity.numerics.landscapes.base import (
 
 #: memory for the Hessians of recent points (supplied Hessians only; see _checked_hess)
 HESS_CACHE_BYTES = 64 * 2**20
+#: memory for the HVPs on the identity that :meth:`FunctionLandscape.hessian_batch` builds at once
+HESSIAN_BATCH_BYTES = 128 * 2**20
 
 
 class FunctionLandscape:
@@ -33,6 +35,14 @@ class FunctionLandscape:
     :meth:`fd_error_estimate` reports the error of the finite-difference gradient.
     Every output of a user callable is checked: NaN/inf or a wrong shape raises ValueError
     naming the callable and the problem.
+
+    Optional batched callables evaluate many points in one call, one point per row:
+    ``f_batch(W) -> (k,)``, ``grad_batch(W) -> (k, n)``, ``hvp_batch(W, V) -> (k, n)`` (row i
+    is ∇²F(W[i])·V[i]), ``hess_batch(W) -> (k, n, n)``.  They are fast paths of the per-point
+    functions, used by the batch methods (:meth:`loss_batch`, :meth:`grad_batch`,
+    :meth:`hvp_batch`, :meth:`quad_form_batch`, :meth:`hessian_batch`) and, where no
+    per-point version is given, for single points too (``hess_batch`` only in batches);
+    :meth:`check_batched` compares the two where both are given.
     """
 
     def __init__(
@@ -45,10 +55,22 @@ class FunctionLandscape:
         fd_step: float | None = None,
         *,
         w_star: np.ndarray | None = None,
+        f_batch: Callable[[np.ndarray], np.ndarray] | None = None,
+        grad_batch: Callable[[np.ndarray], np.ndarray] | None = None,
+        hvp_batch: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+        hess_batch: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         if not callable(f):
             raise ValueError("f must be callable")
-        for name, fn in (("grad", grad), ("hess", hess), ("hvp", hvp)):
+        for name, fn in (
+            ("grad", grad),
+            ("hess", hess),
+            ("hvp", hvp),
+            ("f_batch", f_batch),
+            ("grad_batch", grad_batch),
+            ("hvp_batch", hvp_batch),
+            ("hess_batch", hess_batch),
+        ):
             if fn is not None and not callable(fn):
                 raise ValueError(f"{name} must be callable or None")
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
@@ -59,6 +81,14 @@ class FunctionLandscape:
                 raise ValueError(f"fd_step must be a positive finite number; got {fd_step!r}")
         self.n = int(n)
         self._f, self._grad, self._hess, self._hvp = f, grad, hess, hvp
+        self._f_batch, self._grad_batch, self._hvp_batch = f_batch, grad_batch, hvp_batch
+        self._hess_batch = hess_batch
+        self._supplied = {k for k, v in (("grad", grad), ("hess", hess), ("hvp", hvp)) if v is not None}
+        # a batched callable alone serves single points too, as a batch of one row
+        if grad is None and grad_batch is not None:
+            self._grad = _OneRow(grad_batch, "grad_batch")
+        if hvp is None and hvp_batch is not None:
+            self._hvp = _OneRow(hvp_batch, "hvp_batch")
         self.fd_step = fd_step
         self._fd_cache: tuple[np.ndarray, np.ndarray] | None = None
         self._hess_cache: dict[bytes, np.ndarray] = {}
@@ -148,8 +178,10 @@ class FunctionLandscape:
         w = check_point(w, self.n)
         V = check_directions(v, self.n)
         rows = V.reshape(-1, self.n)
-        if self._hvp is not None:
+        if "hvp" in self._supplied:
             out = np.stack([self._call_vector("hvp", self._hvp(w.copy(), r.copy()), (self.n,)) for r in rows])
+        elif self._hvp_batch is not None and self._hess is None:  # every row in one call
+            out = self.hvp_batch(np.broadcast_to(w, rows.shape), rows)
         elif self._hess is not None:
             out = rows @ self._checked_hess(w)
         elif self._grad is not None:
@@ -229,13 +261,15 @@ class FunctionLandscape:
 
     def quad_form_batch(self, W: np.ndarray, V: np.ndarray) -> np.ndarray:
         """Row-paired curvatures V[i]ᵀ∇²F(W[i])V[i] (k,), cheaper than full HVPs: exact from
-        a supplied hvp/hess; else a central difference of the gradient along v̂ (2 gradient
-        calls, step as for HVPs), or a second difference of f along v̂ (2 calls of f, step
-        eps^(1/4)·max(1, ‖w‖))."""
+        a supplied hvp_batch (one call), hvp or hess; else a central difference of the
+        gradient along v̂ (2 gradient calls, step as for HVPs), or a second difference of f
+        along v̂ (2 calls of f, step eps^(1/4)·max(1, ‖w‖))."""
         W = check_batch(W, self.n)
         V = check_batch(V, self.n, "V")
         if V.shape != W.shape:
             raise ValueError(f"V must have the shape of W {W.shape}; got {V.shape}")
+        if self._hvp_batch is not None:
+            return np.einsum("ki,ki->k", V, self.hvp_batch(W, V))
         out = np.empty(W.shape[0])
         for i, (w, v) in enumerate(zip(W, V, strict=True)):
             norm = float(np.linalg.norm(v))
@@ -254,14 +288,123 @@ class FunctionLandscape:
         return out
 
     def loss_batch(self, W: np.ndarray) -> np.ndarray:
-        return np.array([self.loss(w) for w in check_batch(W, self.n)])
+        W = check_batch(W, self.n)
+        if self._f_batch is not None:
+            return self._call_vector("f_batch", self._f_batch(W.copy()), (W.shape[0],))
+        return np.array([self.loss(w) for w in W])
 
     def grad_batch(self, W: np.ndarray) -> np.ndarray:
-        return np.stack([self.grad(w) for w in check_batch(W, self.n)])
+        W = check_batch(W, self.n)
+        if self._grad_batch is not None:
+            return self._call_vector("grad_batch", self._grad_batch(W.copy()), W.shape)
+        return np.stack([self.grad(w) for w in W])
+
+    def hvp_batch(self, W: np.ndarray, V: np.ndarray) -> np.ndarray:
+        """Row-paired HVPs ∇²F(W[i])·V[i] (k, n): one call of a supplied ``hvp_batch``, else
+        :meth:`hvp` row by row."""
+        W = check_batch(W, self.n)
+        V = check_batch(V, self.n, "V")
+        if V.shape != W.shape:
+            raise ValueError(f"V must have the shape of W {W.shape}; got {V.shape}")
+        if self._hvp_batch is not None:
+            return self._call_vector("hvp_batch", self._hvp_batch(W.copy(), V.copy()), W.shape)
+        return np.stack([self.hvp(w, v) for w, v in zip(W, V, strict=True)])
+
+    def hessian_batch(self, W: np.ndarray) -> np.ndarray:
+        """∇²F at every row of W (k, n) -> (k, n, n), in the cheapest way supplied.
+
+        A supplied ``hess_batch`` (one call, each matrix checked square and symmetric like a
+        supplied ``hess``); else a supplied ``hess`` point by point; else with a supplied
+        ``hvp_batch``, batched HVPs on the identity (all N columns of as many points as fit
+        in ``HESSIAN_BATCH_BYTES`` in one call), symmetrised like :meth:`hessian`; else
+        :meth:`hessian` point by point.
+        """
+        W = check_batch(W, self.n)
+        n = self.n
+        if self._hess_batch is not None:
+            H = self._call_vector("hess_batch", self._hess_batch(W.copy()), (W.shape[0], n, n))
+            # the check _check_square_symmetric makes of one supplied Hessian, for all at once
+            scale = np.max(np.abs(H), axis=(1, 2))
+            asym = np.max(np.abs(H - H.transpose(0, 2, 1)), axis=(1, 2))
+            bad = asym > 1e-8 * np.maximum(scale, np.finfo(np.float64).tiny)
+            if np.any(bad):
+                i = int(np.argmax(bad))
+                raise ValueError(
+                    f"hess_batch is not symmetric in row {i}: max |H - Hᵀ| = {asym[i]:.3g} "
+                    f"(largest entry {scale[i]:.3g})"
+                )
+            return 0.5 * (H + H.transpose(0, 2, 1))
+        if self._hvp_batch is None or self._hess is not None:
+            return np.stack([self.hessian(w) for w in W])
+        out = np.empty((W.shape[0], n, n))
+        per_call = max(1, HESSIAN_BATCH_BYTES // (2 * n * n * 8))  # points per call (W and V rows)
+        eye = np.eye(n)
+        for start in range(0, W.shape[0], per_call):
+            chunk = W[start : start + per_call]
+            rows = self.hvp_batch(np.repeat(chunk, n, axis=0), np.tile(eye, (chunk.shape[0], 1)))
+            H = rows.reshape(chunk.shape[0], n, n)
+            out[start : start + chunk.shape[0]] = 0.5 * (H + H.transpose(0, 2, 1))
+        return out
+
+    def check_batched(self, W: np.ndarray, V: np.ndarray) -> None:
+        """Raise ValueError unless every supplied batched callable agrees with its per-point
+        counterpart at the rows of W (directions V for the HVP).
+
+        The two differ only in the order of floating-point operations, i.e. by rounding, far
+        below a relative 1e-8 of the largest value; a wrong axis, a missing term or rows mixed
+        up differ by O(1).  Per-point values here are finite differences where no per-point
+        callable was given alongside the batched one (then nothing is compared).
+        """
+        W = check_batch(W, self.n)
+        V = check_batch(V, self.n, "V")
+        pairs: list[tuple[str, np.ndarray, np.ndarray]] = []
+        if self._f_batch is not None:
+            pairs.append(("f_batch", self.loss_batch(W), np.array([self.loss(w) for w in W])))
+        if self._grad_batch is not None and "grad" in self._supplied:
+            pairs.append(("grad_batch", self.grad_batch(W), np.stack([self.grad(w) for w in W])))
+        if self._hvp_batch is not None and "hvp" in self._supplied:
+            per_point = np.stack([self.hvp(w, v) for w, v in zip(W, V, strict=True)])
+            pairs.append(("hvp_batch", self.hvp_batch(W, V), per_point))
+        elif self._hvp_batch is not None and "hess" in self._supplied:
+            per_point = np.stack([v @ self._checked_hess(w) for w, v in zip(W, V, strict=True)])
+            pairs.append(("hvp_batch", self.hvp_batch(W, V), per_point))
+        if self._hess_batch is not None and self._hess is not None:
+            pairs.append(("hess_batch", self.hessian_batch(W), np.stack([self._checked_hess(w) for w in W])))
+        for name, batched, single in pairs:
+            scale = max(float(np.max(np.abs(single))), np.finfo(np.float64).tiny)
+            gap = float(np.max(np.abs(batched - single)))
+            if gap > 1e-8 * scale:
+                raise ValueError(
+                    f"{name} disagrees with its per-point version: max difference {gap:.3g} "
+                    f"(largest value {scale:.3g}); it must return one point's result per row"
+                )
 
     def __repr__(self) -> str:
-        have = [k for k, v in (("grad", self._grad), ("hess", self._hess), ("hvp", self._hvp)) if v]
+        named = (
+            ("grad", self._grad),
+            ("hess", self._hess),
+            ("hvp", self._hvp),
+            ("f_batch", self._f_batch),
+            ("grad_batch", self._grad_batch),
+            ("hvp_batch", self._hvp_batch),
+            ("hess_batch", self._hess_batch),
+        )
+        have = [k for k, v in named if v is not None and not isinstance(v, _OneRow)]
         return f"FunctionLandscape(n={self.n}, supplied={have or 'f only'})"
+
+
+class _OneRow:
+    """A batched callable applied to one point, as a batch of one row."""
+
+    def __init__(self, fn: Callable[..., object], name: str) -> None:
+        self.fn, self.name = fn, name
+
+    def __call__(self, *args: np.ndarray) -> np.ndarray:
+        out = self.fn(*(np.asarray(a)[None, :] for a in args))
+        arr = np.asarray(out, dtype=np.float64) if _is_numeric(out) else None
+        if arr is None or arr.ndim != 2 or arr.shape[0] != 1:
+            raise ValueError(f"{self.name} returned {_describe(out)}; expected shape (1, n) for one row")
+        return arr[0]
 
 
 def _is_numeric(out: object) -> bool:

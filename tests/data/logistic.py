@@ -2,10 +2,12 @@
 minimum that can be found to rounding precision, for `plasticity landscape` tests.
 
 F(w) = mean_i [log(1 + exp(x_iᵀw)) − y_i x_iᵀw] + ½ λ ‖w‖², with N = 4 (three features and
-a constant).  As a module SPEC, ``loss`` comes with its exact ``loss_grad`` and ``loss_hess``;
-``value`` is the same F with no derivatives of its name (and the module defines no
-module-level ``grad``/``hessian``/``hvp``), so the tool differentiates it by finite
-differences.  :func:`trained` returns the minimiser.
+a constant).  As a module SPEC, ``loss`` comes with its exact ``loss_grad`` and ``loss_hess``,
+and with the same F, ∇F and HVP over a batch of points (``loss_batch``, ``loss_grad_batch``,
+``loss_hvp_batch``, one point per row) for `--simulate`; ``value`` is the same F with no
+derivatives of its name (and the module defines no module-level ``grad``/``hessian``/``hvp``
+or batched functions), so the tool differentiates it by finite differences.
+:func:`trained` returns the minimiser.
 """
 
 from __future__ import annotations
@@ -54,6 +56,24 @@ def loss_hess(w: np.ndarray) -> np.ndarray:
     s = 0.5 * (1.0 + np.tanh(0.5 * (X @ w)))
     H = (X * (s * (1.0 - s))[:, None]).T @ X / N_SAMPLES + LAMBDA * np.eye(X.shape[1])
     return 0.5 * (H + H.T)
+
+
+def loss_batch(W: np.ndarray) -> np.ndarray:
+    """F at every row of W (k, 4) -> (k,)."""
+    Z = W @ X.T
+    return np.mean(np.logaddexp(0.0, Z) - Y * Z, axis=1) + 0.5 * LAMBDA * np.einsum("ki,ki->k", W, W)
+
+
+def loss_grad_batch(W: np.ndarray) -> np.ndarray:
+    """∇F at every row of W (k, 4) -> (k, 4)."""
+    S = 0.5 * (1.0 + np.tanh(0.5 * (W @ X.T)))
+    return (S - Y) @ X / N_SAMPLES + LAMBDA * W
+
+
+def loss_hvp_batch(W: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """∇²F(W[i])·V[i] for every row i (k, 4) -> (k, 4)."""
+    S = 0.5 * (1.0 + np.tanh(0.5 * (W @ X.T)))
+    return (S * (1.0 - S) * (V @ X.T)) @ X / N_SAMPLES + LAMBDA * V
 
 
 @functools.cache
