@@ -73,7 +73,7 @@ def run_suite(
     skip_commands: bool = False,
     gemm_n: int = 4096,
     gemm_repeats: int = 3,
-    max_networks: int | None = None,
+    smoke: bool = False,
     workers: int = 2,
     repeats: int = 2,
     end_to_end: bool = False,
@@ -87,20 +87,17 @@ def run_suite(
 ) -> dict[str, Any]:
     """Run every measurement and return the results (flat headline keys plus ``details``).
 
-    ``max_networks`` truncates each paper sweep to its first runs, and the process-pool
-    comparison to one ratio and one repetition per panel (smoke tests only: the headline
-    figures are then not the paper's).  ``workers`` processes run each side of the comparison
-    with the reference, best of ``repeats``; ``end_to_end`` also runs the Figure 5 sweep at its
-    full 8000 steps on both sides (minutes).  ``commands`` overrides the timed subcommands
-    (key -> `plasticity` arguments, ``{tmp}`` replaced by a scratch directory).
+    ``smoke`` cuts each paper sweep to one ratio and one repetition per panel, 9 runs (tests
+    only: the headline figures are then not the paper's).  ``workers`` processes run each
+    side of the comparison with the reference, best of ``repeats``; ``end_to_end`` also runs
+    the Figure 5 sweep at its full 8000 steps on both sides (minutes).  ``commands``
+    overrides the timed subcommands (key -> `plasticity` arguments, ``{tmp}`` replaced by a
+    scratch directory).
     """
     from plasticity.numerics.experiments import experiment
-    from plasticity.numerics.networks import architecture
 
     if not isinstance(steps, int) or steps < sweeps.MIN_STEPS:
         raise ValueError(f"steps must be an integer >= {sweeps.MIN_STEPS}, got {steps!r}")
-    if max_networks is not None and max_networks < 1:
-        raise ValueError(f"max_networks must be >= 1, got {max_networks}")
     t_start = time.perf_counter()
     res: dict[str, Any] = {"machine": machine.machine_info()}
     details: dict[str, Any] = {}
@@ -113,22 +110,7 @@ def run_suite(
 
     for key, name in SWEEPS:
         exp = experiment(name, "full")
-        runs = exp.runs()
-        if max_networks is not None and max_networks < len(runs):
-            runs = runs.take(np.arange(max_networks))
-        _say(progress, f"{name}: {len(runs)} {exp.network} networks, {steps} steps, in this process")
-        d = sweeps.sweep_timings(
-            architecture(exp.network),
-            runs,
-            exp.protocol,
-            steps=steps,
-            full_steps=exp.protocol.steps,
-            seed=seed,
-            baseline=False,
-            gemm_gflops_f32=peak32,
-        )
-        details[f"{key}_in_process"] = d
-        cmp_exp = exp if max_networks is None else yardstick.smaller(exp, reps=1, ratios=1)
+        cmp_exp = yardstick.smaller(exp, reps=1, ratios=1) if smoke else exp
         _say(
             progress,
             f"{name}: whole sweep against the vectorised reference, {workers} processes, "
@@ -148,9 +130,7 @@ def run_suite(
         res[f"{key}_pct_gemm_peak"] = proj["pct_gemm_peak"]
         if profile:
             _say(progress, f"{name}: stage profile of one chunk ({steps} steps, one process)")
-            details[f"{key}_stages"] = pipeline.profile_chunk(
-                cmp_exp if max_networks is not None else exp, steps, seed=seed
-            )
+            details[f"{key}_stages"] = pipeline.profile_chunk(cmp_exp, steps, seed=seed)
     if profile:
         details["cold_start"] = pipeline.cold_start(experiment("fig5", "full"), seed=seed, workers=workers)
     if end_to_end:
@@ -185,7 +165,7 @@ def run_suite(
     res["machine"]["load_average_after"] = machine.load_average()
     res["settings"] = {
         "steps": steps,
-        "max_networks": max_networks,
+        "smoke": smoke,
         "workers": workers,
         "repeats": repeats,
         "end_to_end": end_to_end,
@@ -352,8 +332,10 @@ def to_markdown(res: Mapping[str, Any]) -> str:
             f"{_fmt(cs['first_chunk_extra_s'], 's')} more than the same chunk again.",
             "",
         ]
-    if res.get("settings", {}).get("max_networks") is not None:
-        out.append("**Smoke run**: sweeps truncated to their first networks; not the paper's figures.")
+    if res.get("settings", {}).get("smoke"):
+        out.append(
+            "**Smoke run**: sweeps cut to one ratio and one repetition per panel; not the paper's figures."
+        )
     out.append(f"Benchmark wall time: {_fmt(res.get('bench_wall_s'), 's')}.")
     return "\n".join(out) + "\n"
 
