@@ -1,7 +1,8 @@
 """Where a sweep's time goes: the whole pipeline of one chunk, by the functions that do each stage.
 
-One chunk of the experiment (``chunk_runs`` runs, as a worker process gets it) is run in this
-process under :mod:`cProfile`, checkpoint writing included, and the time is read off the
+A chunk-sized piece of the experiment (its first γ₂/γ₁ and as many f rows as fit in
+``chunk_runs``, at least one: the runs a worker process gets at once) is run in this process as
+one chunk under :mod:`cProfile`, checkpoint writing included, and the time is read off the
 functions that implement each stage (cumulative time, so a stage includes everything it
 calls), not guessed from source text:
 
@@ -135,8 +136,8 @@ def cold_start(exp: Any, steps: int = 40, seed: int = 0, workers: int = 2) -> di
 def stage_table(prof: dict[str, Any]) -> list[str]:
     """Markdown rows: stage, seconds at the profiled steps, extrapolated seconds, share."""
     lines = [
-        f"| stage ({prof['experiment']}, one chunk of {prof['chunk_runs']} runs) | at {prof['steps']} steps "
-        f"| at {prof['full_steps']} steps | share |",
+        f"| stage ({prof['experiment']}, {prof['chunk_runs']} runs in one process) "
+        f"| at {prof['steps']} steps | at {prof['full_steps']} steps | share |",
         "|---|---|---|---|",
     ]
     for stage, r in prof["stages"].items():

@@ -318,8 +318,8 @@ def to_markdown(res: Mapping[str, Any]) -> str:
         prof = d.get(key)
         if prof:
             out += [
-                f"Where a sweep's time goes ({prof['experiment']}: one chunk in one process, by the "
-                "functions doing each stage; per-step stages extrapolated to the full steps):",
+                f"Where a sweep's time goes ({prof['experiment']}: a chunk-sized piece in one process, "
+                "by the functions doing each stage; per-step stages extrapolated to the full steps):",
                 "",
                 *pipeline.stage_table(prof),
                 "",
