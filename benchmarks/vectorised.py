@@ -138,7 +138,7 @@ def run_chunk(
     seed: int,
     chunk_key: int,
 ) -> dict[str, np.ndarray]:
-    """Simulate M networks for ``cfg.steps`` steps; return their steady-state error and last loss.
+    """Simulate M networks for ``cfg.steps`` steps; return their steady-state errors and final weights.
 
     The chunk's teachers, starts and per-step draws come from the stream keyed by
     (``seed``, ``chunk_key``); the inputs are the sweep's one shared set.  BLAS runs on one
