@@ -33,7 +33,10 @@ class Work:
         self.back = [np.empty(c * s * p, np.float32) for s in self.hidden]
         self.out = np.empty(c * self.o * p, np.float32)
         self.d = np.empty(c * self.o * p, np.float32)
-        self.gaug = [np.empty((c, o, i + 1), np.float32) for o, i in arch.shapes[1:]]
+        # weight gradients computed transposed, (inputs+1) × outputs per network: the product
+        # [t; 1] @ dᵀ ran 1.2-1.3× faster than d @ [t; 1]ᵀ here (one thread, 24 networks)
+        self.gaug = [np.empty((c, i + 1, o), np.float32) for o, i in arch.shapes[1:]]
+        self.g0t = np.empty((c, arch.sizes[0], arch.sizes[1]), np.float32)
         if not sig and self.hidden:
             raise ValueError("hidden layers without a sigmoid are not supported by the batched engine")
 
@@ -55,6 +58,7 @@ class Work:
             "out": self.out[: c * self.o * k].reshape(c, self.o, k),
             "d": self.d[: c * self.o * k].reshape(c, self.o, k),
             "gaug": [g[:c] for g in self.gaug],
+            "g0t": self.g0t[:c],
         }
 
 
@@ -111,12 +115,14 @@ def nonlinear_loss_grad(
         if layer == 0 and shared:
             g0 = gmats[0]
             g0[...] = (dl.reshape(c * g0.shape[1], -1) @ x.T).reshape(g0.shape)
-        elif layer == 0:
-            np.matmul(dl, np.swapaxes(x, 1, 2), out=gmats[0])
-        else:
+        elif layer == 0:  # (X dᵀ)ᵀ: the transposed product is the faster one
+            g0t = v["g0t"]
+            np.matmul(x, np.swapaxes(dl, 1, 2), out=g0t)
+            np.copyto(gmats[0], np.swapaxes(g0t, 1, 2))
+        else:  # ([t; 1] dᵀ)ᵀ, then the ones-row's column folded in: W σ = [W/2, W·1/2] @ [t; 1]
             ga = gaug[layer - 1]
-            np.matmul(dl, np.swapaxes(hid[layer - 1], 1, 2), out=ga)
-            np.add(ga[:, :, :-1], ga[:, :, -1:], out=gmats[layer])
+            np.matmul(hid[layer - 1], np.swapaxes(dl, 1, 2), out=ga)
+            np.add(np.swapaxes(ga[:, :-1, :], 1, 2), np.swapaxes(ga[:, -1:, :], 1, 2), out=gmats[layer])
             gmats[layer] *= np.float32(0.5)
             # dL/da = (W/4)ᵀ d ⊙ (1 − t²)
             bk = back[layer - 1]
