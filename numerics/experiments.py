@@ -7,6 +7,12 @@ mean recorded error over steps 7900–8000; Figure 5: nonlinear network, γ₂/�
 Figure 1: nonlinear, ‖Δε‖ = 2, pure gradient (γ₂ = 0), the ratio raised in stages.
 ``quick`` keeps every panel and ratio but fewer steps and repetitions, so each figure takes
 well under a minute on 2 cores; its figures say "quick run".
+
+Input protocols: each run draws its own input set (``inputs="per_run"``, the default and the
+stored results' protocol), or all runs of a sweep share one (``experiment(name, scale,
+inputs="shared")``, statistically equivalent, tests/test_numerics_shared_inputs.py).  The
+shared version measured at most a few per cent faster on 2 cores and makes a run's float32
+rounding depend on which runs share its chunk, so it is not the default.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from plasticity.numerics.dynamics import Runs, SweepProtocol
+from plasticity.numerics.dynamics.config import INPUT_PROTOCOLS
 from plasticity.numerics.networks import architecture
 
 EXPERIMENTS = ("fig1", "fig5", "fig5s1")
 SCALES = ("quick", "full")
+#: the sweeps' input protocol (SweepProtocol.inputs) unless asked otherwise
+SWEEP_INPUTS = "per_run"
 
 #: the paper's swept compensation ratios ‖Δc‖/‖Δε‖: 0.1, 0.4, …, 2.5
 PAPER_RATIOS = tuple(round(0.1 + 0.3 * k, 10) for k in range(9))
@@ -38,7 +47,9 @@ class SweepExperiment:
     reps: int
     protocol: SweepProtocol
     scale: str
-    chunk_runs: int = 54  # runs per checkpointed chunk of the sweep (fig5: 9 chunks, fig5s1: 12)
+    #: runs per checkpointed chunk of the sweep; the sweeps set it so that the chunks split evenly
+    #: over 2, 3 or 6 worker processes (fig5: 6 chunks of 81, fig5s1: 12 of 54)
+    chunk_runs: int = 54
 
     @property
     def n_weights(self) -> int:
@@ -100,25 +111,40 @@ class StagedExperiment:
         return asdict(self)
 
 
-def _sweep(name: str, network: str, nts: tuple[float, ...], reps_full: int, scale: str) -> SweepExperiment:
+def _sweep(
+    name: str, network: str, nts: tuple[float, ...], reps_full: int, scale: str, inputs: str
+) -> SweepExperiment:
     if scale == "full":
-        proto = SweepProtocol(steps=8000, window=100, record_every=1, measure_every=10, settle_window=2000)
-        return SweepExperiment(name, network, nts, PAPER_FLUCT, PAPER_RATIOS, reps_full, proto, scale)
-    proto = SweepProtocol(steps=2000, window=100, record_every=1, measure_every=10, settle_window=500)
+        proto = SweepProtocol(
+            steps=8000, window=100, record_every=1, measure_every=10, settle_window=2000, inputs=inputs
+        )
+        chunk = 81 if network == "nonlinear" else 54  # 486 runs: 6 chunks; 648 runs: 12
+        return SweepExperiment(name, network, nts, PAPER_FLUCT, PAPER_RATIOS, reps_full, proto, scale, chunk)
+    proto = SweepProtocol(
+        steps=2000, window=100, record_every=1, measure_every=10, settle_window=500, inputs=inputs
+    )
     reps = 2 if network == "nonlinear" else 3
     return SweepExperiment(name, network, nts, PAPER_FLUCT, PAPER_RATIOS, reps, proto, scale)
 
 
-def experiment(name: str, scale: str = "quick") -> SweepExperiment | StagedExperiment:
-    """The named experiment at the given scale ("quick" or "full")."""
+def experiment(
+    name: str, scale: str = "quick", inputs: str = SWEEP_INPUTS
+) -> SweepExperiment | StagedExperiment:
+    """The named experiment at the given scale ("quick" or "full").
+
+    ``inputs``: the sweeps' input protocol, ``"per_run"`` (the default) or ``"shared"``;
+    Figure 1's few staged networks keep per-run inputs.
+    """
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; known experiments: {', '.join(EXPERIMENTS)}")
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    if inputs not in INPUT_PROTOCOLS:
+        raise ValueError(f"unknown input protocol {inputs!r}; choose one of {', '.join(INPUT_PROTOCOLS)}")
     if name == "fig5":
-        return _sweep("fig5", "nonlinear", (0.1, 20.0, 50.0), 6, scale)
+        return _sweep("fig5", "nonlinear", (0.1, 20.0, 50.0), 6, scale, inputs)
     if name == "fig5s1":
-        return _sweep("fig5s1", "linear", (0.1, 1.0, 5.0), 8, scale)
+        return _sweep("fig5s1", "linear", (0.1, 1.0, 5.0), 8, scale, inputs)
     # fig1: ratios from far below 1 to far above 1; each stage long enough to settle
     stage_ratios = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
     if scale == "full":

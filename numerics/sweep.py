@@ -3,7 +3,8 @@
 The sweep's runs are cut into chunks of ``chunk_runs`` consecutive run ids.  Each chunk is one
 batched :func:`plasticity.numerics.dynamics.simulate` call; because every run owns its random stream
 (keyed by seed and run id), results do not depend on the chunk size, on which worker ran a
-chunk, or on whether the sweep was interrupted and resumed.  Finished chunks are written to
+chunk, or on whether the sweep was interrupted and resumed (with ``SweepProtocol(inputs="shared")``
+the chunk size and thread split enter through float32 rounding only).  Finished chunks are written to
 ``checkpoint_dir/chunk_XXXXX.npz`` atomically (temporary file + ``os.replace``) next to a
 ``manifest.json`` fingerprint of the sweep; a rerun with the same fingerprint loads them instead
 of recomputing.  ``executor`` is anything with ``submit(fn, *args)`` returning futures (a

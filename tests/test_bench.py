@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,6 @@ import pytest
 from plasticity.benchmarks.commands import time_command
 from plasticity.benchmarks.flops import flops_per_network_step
 from plasticity.benchmarks.machine import machine_info
-from plasticity.benchmarks.phases import BOOKKEEPING, classify, profile_phases
 from plasticity.benchmarks.roofline import gemm_gflops
 from plasticity.benchmarks.timing import best_of, step_cost
 from plasticity.numerics.networks import LINEAR, NONLINEAR, Architecture
@@ -82,52 +80,42 @@ def test_machine_info_names_cpu_cores_and_blas() -> None:
     assert threads is None or threads >= 1
 
 
-def test_classify_lines_into_phases() -> None:
-    assert classify("nu = rng.standard_normal((B, n), dtype=np.float32)") == "random numbers"
-    assert classify("counts = self.rng.multinomial(1000, p)") == "random numbers"
-    assert classify("h = expit(W1 @ X)") == "sigmoid"
-    assert classify("g = delta @ h.T") == "matrix products"
-    assert classify("np.tanh(a, out=a)") == "sigmoid"
-    assert classify("counts = np.bincount(idx.ravel(), minlength=k * p)") == "random numbers"
-    assert classify("w += a_xi[:, None] * xi[t]") == "elementwise"
-    assert classify("step(rng, W, X)") == BOOKKEEPING  # passing a generator draws nothing
-    assert classify("sub = state.take(idx)  # rng.standard_normal(...) earlier") == BOOKKEEPING
+def test_pipeline_profile_reads_each_stage_off_its_functions() -> None:
+    from plasticity.benchmarks import pipeline, yardstick
+    from plasticity.numerics.experiments import experiment
+
+    exp = yardstick.smaller(experiment("fig5", "full"), reps=2, ratios=2)
+    prof = pipeline.profile_chunk(exp, steps=40, full_steps=400)
+    st = prof["stages"]
+    assert set(pipeline.STAGES) | {pipeline.REST, "other (assembly, imports, profiler)"} == set(st)
+    # every stage that runs in a sweep chunk was seen (a renamed function would read 0 s here)
+    for stage in pipeline.STAGES:
+        assert st[stage]["seconds"] > 0, stage
+    # per-step stages scale by 400/40, fixed ones do not; shares sum to 1
+    for r in st.values():
+        assert r["full_seconds"] == pytest.approx(r["seconds"] * (10 if r["per_step"] else 1))
+    assert sum(r["full_share"] for r in st.values()) == pytest.approx(1.0, abs=1e-12)
+    assert prof["chunk_runs"] == 12  # one γ₂/γ₁, all 3 f rows (each 2 ratios × 2 reps) fit a chunk of 54
+    assert "| Q window" in "\n".join(pipeline.stage_table(prof))
 
 
-def test_profile_phases_attributes_lines(tmp_path: Path) -> None:
-    src = textwrap.dedent(
-        """
-        import numpy as np
+def test_yardstick_model_adds_up() -> None:
+    from plasticity.benchmarks import yardstick
+    from plasticity.numerics.experiments import experiment
 
-        def step(rng, W, X):
-            h = W @ X
-            n = rng.standard_normal(W.shape)
-            k = 0
-            for i in range(3):
-                k += i
-            return h, n, k
-        """
+    exp = yardstick.smaller(experiment("fig5s1", "full"), reps=1, ratios=1)
+    c = yardstick.compare(exp, steps=40, repeats=1, workers=2, gemm_gflops_f32=100.0)
+    assert c["runs"] == 9 and c["steps_timed"] == [20, 40]
+    assert c["timing_order"] == ["project@20", "reference@20", "project@40", "reference@40", "project@40+Q"]
+    for side in ("project", "reference"):
+        d = c[side]
+        assert d["s_per_step"] > 0 and d["fixed_s"] >= 0
+        assert d["full_sweep_s"] == pytest.approx(d["fixed_s"] + d["measure_s"] + 8000 * d["s_per_step"])
+    assert c["ratio_full_sweep"] == pytest.approx(
+        c["project"]["full_sweep_s"] / c["reference"]["full_sweep_s"]
     )
-    path = tmp_path / "toy_engine.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("toy_engine", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    rng = np.random.default_rng(0)
-    W, X = rng.standard_normal((40, 40)), rng.standard_normal((40, 40))
-    prof = profile_phases(lambda: [mod.step(rng, W, X) for _ in range(5)], [str(path)])
-    shares = prof["shares"]
-    assert set(shares) == {"random numbers", "sigmoid", "matrix products", "elementwise", BOOKKEEPING}
-    # shares are fractions of the traced time: they sum to 1 up to float rounding
-    assert sum(shares.values()) == pytest.approx(1.0, abs=1e-12)
-    assert shares["matrix products"] > 0 and shares["random numbers"] > 0
-    assert shares["sigmoid"] == 0.0  # no sigmoid line exists in the toy
-    by_source = {line["source"]: line for line in prof["top_lines"]}
-    assert by_source["h = W @ X"]["where"].endswith("(step)")
-    assert by_source["h = W @ X"]["hits"] == 5
-    assert by_source["k += i"]["hits"] == 15
-    with pytest.raises(ValueError, match="source file"):
-        profile_phases(lambda: None, [])
+    with pytest.raises(ValueError, match="steps"):
+        yardstick.compare(exp, steps=10)
 
 
 def test_time_command_runs_a_subcommand() -> None:
@@ -149,8 +137,8 @@ def _tiny_suite() -> dict:
         steps=40,
         gemm_n=64,
         gemm_repeats=1,
-        max_networks=4,
-        baseline_networks=2,
+        smoke=True,
+        repeats=1,
         n_inputs=50,
         n_directions=4,
         curvature_repeats=1,
@@ -191,17 +179,19 @@ def test_suite_json_has_every_key_with_finite_positive_numbers(tiny_suite: dict)
     assert res["machine"]["cores"] >= 1
     # the sweeps really ran the requested networks and steps
     for key, network in (("fig5", "nonlinear"), ("fig5s1", "linear")):
-        d = res["details"][key]
-        assert d["network"] == network and d["networks"] == 4
-        assert d["steps_timed"] == [20, 40, 40]
-        assert d["baseline"]["networks"] == 2
-        assert d["full_steps"] == 8000
-        # extrapolation: set-up + 8000 steps + measurements, parts as reported
-        assert d["full_sweep_s"] == pytest.approx(d["setup_s"] + 8000 * d["s_per_step"] + d["measure_s"])
-    assert res["details"]["fig5"]["flop_per_network_step"] == flops_per_network_step(NONLINEAR, 1000)
-    assert res["details"]["fig5s1"]["flop_per_network_step"] == flops_per_network_step(LINEAR, 1000)
-    shares = res["details"]["fig5_phases"]["shares"]
-    assert sum(shares.values()) == pytest.approx(1.0, abs=1e-12)  # fractions of traced time
+        c = res["details"][key]  # the process-pool comparison with the vectorised reference
+        assert c["network"] == network and c["runs"] == 9 and c["workers"] == 2
+        assert c["steps_timed"] == [20, 40] and c["full_steps"] == 8000
+        for side in ("project", "reference"):  # the extrapolation adds up from its reported parts
+            d = c[side]
+            assert d["full_sweep_s"] == pytest.approx(d["fixed_s"] + d["measure_s"] + 8000 * d["s_per_step"])
+        assert res[f"{key}_reference_ratio"] == c["ratio_full_sweep"]
+        arch = NONLINEAR if network == "nonlinear" else LINEAR
+        flop = flops_per_network_step(arch, 1000) * c["runs"]
+        assert c["project"]["gflops"] == pytest.approx(flop / c["project"]["s_per_step"] / 1e9)
+        assert sum(r["full_share"] for r in res["details"][f"{key}_stages"]["stages"].values()) == (
+            pytest.approx(1.0, abs=1e-12)
+        )
     assert all(math.isfinite(x) for x in _numbers(res))
 
 
@@ -213,12 +203,14 @@ def test_markdown_table_names_every_figure(tiny_suite: dict) -> None:
         "GEMM float32",
         "Figure 5: one step",
         "Figure 5-S1: full sweep",
+        "**extrapolated**",
+        "Q window",
+        "Where a sweep's time goes",
         "exact Hessian",
         "Hessian-vector product",
         "Q for 4 directions",
         "plasticity verify --profile ci",
         "plasticity reproduce --quick",
-        "than the per-network loop",
         "Smoke run",
         tiny_suite["machine"]["cpu_model"],
     ):
@@ -234,8 +226,8 @@ def test_suite_skip_commands_and_bad_steps() -> None:
         steps=40,
         gemm_n=32,
         gemm_repeats=1,
-        max_networks=2,
-        baseline_networks=1,
+        smoke=True,
+        repeats=1,
         n_inputs=20,
         n_directions=2,
         curvature_repeats=1,
@@ -324,7 +316,30 @@ def assert_matches_reference(got: dict[str, np.ndarray], ref: dict[str, np.ndarr
         np.testing.assert_allclose(got[field], ref[field], rtol=k, atol=0, err_msg=field)
 
 
-REFERENCE_CASES = ("nonlinear_bootstrap", "linear_bootstrap", "nonlinear_fullbatch")
+REFERENCE_CASES = tuple(_make_reference().CASES)  # both input protocols, per_run and shared
+
+
+def test_regenerating_the_reference_keeps_stored_cases_and_adds_missing_ones(tmp_path: Path) -> None:
+    """A new protocol version adds its cases; the stored ones (the old protocol) stay bit for bit."""
+    make_reference = _make_reference()
+    with np.load(REFERENCE) as z:
+        stored = {k: z[k] for k in z.files}
+    assert all(f"{name}/weights" in stored for name in make_reference.CASES)
+    dropped = "linear_fullbatch_shared"
+    out = tmp_path / "ref.npz"
+    np.savez_compressed(out, **{k: v for k, v in stored.items() if not k.startswith(dropped + "/")})
+    make_reference.make_reference(out)
+    with np.load(out) as z:
+        again = {k: z[k] for k in z.files}
+    assert set(again) == set(stored)
+    for k, v in stored.items():
+        if not k.startswith(dropped + "/"):
+            np.testing.assert_array_equal(again[k], v, err_msg=k)  # kept as stored
+    assert_matches_reference(
+        {k.split("/", 1)[1]: v for k, v in again.items() if k.startswith(dropped + "/")},
+        _load_reference(dropped),
+        make_reference.STEPS,
+    )
 
 
 @pytest.mark.parametrize("name", REFERENCE_CASES)
@@ -381,7 +396,7 @@ def test_bench_command_at_paper_scale(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     assert main(["bench", "--steps", "40", "--skip-commands", "--json", str(out)]) == 0
     res = json.loads(out.read_text())
-    assert res["details"]["fig5"]["networks"] == 486 and res["details"]["fig5s1"]["networks"] == 648
+    assert res["details"]["fig5"]["runs"] == 486 and res["details"]["fig5s1"]["runs"] == 648
     for key in REQUIRED_KEYS:
         if key in ("machine", "verify_ci_s", "reproduce_quick_s"):
             continue

@@ -4,7 +4,9 @@ Every network of a sweep is stacked into arrays and stepped in lockstep, in floa
 paper did, with float64 accumulation of norms and float64 exact measurements.  Each run owns
 its random stream (:func:`run_generator`), so a run's trajectory depends only on (seed, run id),
 never on which other runs share its batch, on chunking, on the number of worker threads or on
-the executor.
+the executor.  (With ``SweepProtocol(inputs="shared")``, one input set for all runs, the first
+layer is one matrix product over a chunk's networks, whose float32 rounding depends on the
+batch: trajectories then agree across batchings to float32 rounding, not bit for bit.)
 
 Modules, one idea each:
 
@@ -13,9 +15,10 @@ Modules, one idea each:
   recorded error over the last ``window`` steps), ``measure_every`` (float64 Q / ‖∇F‖
   measurements inside that window; 0 = off), ``init_scale``, the settledness test's
   ``settle_window`` / ``settle_alpha`` / ``settle_batches``, ``extend_max`` (extra steps allowed
-  to unsettled runs) and ``fluct_mask`` (None = Δε on every synapse; ``"layerK"`` = only the
-  K-th weight matrix; or a boolean array over the packed weights: a masked ξ is drawn in full,
-  so each run's stream is unchanged, zeroed outside the mask and normalised over it)) and
+  to unsettled runs), ``inputs`` ("per_run" or "shared") and ``fluct_mask`` (None = Δε on
+  every synapse; ``"layerK"`` = only the K-th weight matrix; or a boolean array over the packed
+  weights: a masked ξ is drawn in full, so each run's stream is unchanged, zeroed outside the
+  mask and normalised over it)) and
   :class:`Runs` (per-network ``eps_norm`` ‖Δε‖, ``ratio`` ‖Δc‖/‖Δε‖, ``noise_to_signal``
   γ₂/γ₁, ``run_id``).
 - :mod:`~numerics.dynamics.draws` — :func:`run_generator`, the per-block draws of ν, ξ and

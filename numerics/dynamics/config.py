@@ -9,6 +9,9 @@ import numpy as np
 
 from plasticity.numerics.networks import Architecture
 
+#: the input-set protocols: per-run inputs (the original) or one set shared by a sweep's runs
+INPUT_PROTOCOLS = ("per_run", "shared")
+
 
 @dataclass(frozen=True)
 class SweepProtocol:
@@ -29,8 +32,17 @@ class SweepProtocol:
     #: synapses the fluctuation Δε may touch: None = all; "layerK" = the K-th weight matrix (1-based);
     #: or a boolean sequence of length N over the packed weights (stored as a tuple)
     fluct_mask: str | tuple[bool, ...] | None = None
+    #: "per_run": each run draws its own P inputs from its stream (the original protocol);
+    #: "shared": one input set for every run of the sweep, from a stream of its own
+    #: (:func:`plasticity.numerics.dynamics.draws.shared_input_set`), so that the first layer's
+    #: products are one matrix product for many networks.  Runs' streams then skip the inputs.
+    inputs: str = "per_run"
 
     def __post_init__(self) -> None:
+        if self.inputs not in INPUT_PROTOCOLS:
+            raise ValueError(
+                f"SweepProtocol.inputs must be one of {', '.join(INPUT_PROTOCOLS)}, got {self.inputs!r}"
+            )
         fm = self.fluct_mask
         if fm is not None and not isinstance(fm, str):
             arr = np.asarray(fm)

@@ -2,7 +2,9 @@
 
 Run ``k`` of a sweep owns the generator ``PCG64(SeedSequence(seed, spawn_key=(k,)))`` and
 draws, in order, the teacher (Xavier uniform), the scalar z of the student's start, its P
-inputs (both in :func:`plasticity.numerics.dynamics.engine.init_state`), then per block of
+inputs (all in :func:`plasticity.numerics.dynamics.engine.init_state`; under
+``SweepProtocol(inputs="shared")`` the inputs come instead from one stream of the sweep,
+:func:`shared_input_set`), then per block of
 :data:`DRAW_BLOCK` steps its ν, ξ and bootstrap indices (:class:`_Draws`).  Also the step
 sizes γ₁, γ₂ of the compensation (:func:`compensation_gammas`).
 """
@@ -13,11 +15,20 @@ import numpy as np
 
 #: steps of random draws made at once per network (fixes the order of draws in each run's stream)
 DRAW_BLOCK = 16
+#: spawn key of the stream of a sweep's shared input set (run ids are far smaller)
+SHARED_INPUT_KEY = 2**32
 
 
 def run_generator(seed: int, run_id: int) -> np.random.Generator:
     """The random stream owned by run ``run_id`` of a sweep seeded with ``seed``."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(int(run_id),))))
+
+
+def shared_input_set(seed: int, n_in: int, p: int) -> np.ndarray:
+    """The input set (n_in, P) float32 N(0,1) shared by every run of a sweep under
+    ``SweepProtocol(inputs="shared")``: drawn from its own stream, so it depends on the seed only."""
+    g = run_generator(seed, SHARED_INPUT_KEY)
+    return g.standard_normal((n_in, p), dtype=np.float32)
 
 
 def compensation_gammas(magnitude: np.ndarray, noise_to_signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,13 @@ import numpy as np
 
 from plasticity.numerics import networks
 from plasticity.numerics.dynamics.config import Runs, SweepProtocol
-from plasticity.numerics.dynamics.draws import DRAW_BLOCK, _Draws, compensation_gammas, run_generator
+from plasticity.numerics.dynamics.draws import (
+    DRAW_BLOCK,
+    _Draws,
+    compensation_gammas,
+    run_generator,
+    shared_input_set,
+)
 from plasticity.numerics.dynamics.kernels import Work, linear_loss_grad, linear_moments, nonlinear_loss_grad
 from plasticity.numerics.dynamics.measure import measure_q, predicted_ratio, realised_c_norm, window_stats
 from plasticity.numerics.dynamics.threads import blas_single_threaded
@@ -50,26 +56,31 @@ class State:
     runs: Runs
     weights: np.ndarray  # (B, N) float32, packed row-major
     teacher: np.ndarray  # (B, N) float32
-    inputs: np.ndarray  # (B, i, P) float32
+    inputs: np.ndarray  # (B, i, P) float32 (a read-only broadcast of shared_x when inputs are shared)
     targets: np.ndarray  # (B, o, P) float32: the teacher's outputs
     draws: list[_Draws]
     step: int = 0
     #: linear networks: the i(i+1)/2 distinct entries of x_s x_sᵀ per input, (B, i(i+1)/2, P) float32
-    #: (78 per sample for i = 12: 312 kB per network of 1000 inputs)
+    #: (78 per sample for i = 12: 312 kB per network of 1000 inputs); (i(i+1)/2, P) when shared
     moments: np.ndarray | None = None
+    #: the one (i, P) input set of every run under SweepProtocol(inputs="shared"), else None
+    shared_x: np.ndarray | None = None
 
     def take(self, idx: np.ndarray) -> State:
         """A state holding only the runs at positions ``idx`` (their streams continue unchanged)."""
         idx = np.asarray(idx)
+        shared = self.shared_x is not None
         return replace(
             self,
             runs=self.runs.take(idx),
             weights=self.weights[idx].copy(),
             teacher=self.teacher[idx],
-            inputs=self.inputs[idx],
+            inputs=np.broadcast_to(self.shared_x, (len(idx), *self.shared_x.shape))
+            if shared
+            else self.inputs[idx],
             targets=self.targets[idx],
             draws=[self.draws[i] for i in idx],
-            moments=None if self.moments is None else self.moments[idx],
+            moments=self.moments if (shared or self.moments is None) else self.moments[idx],
         )
 
 
@@ -84,7 +95,12 @@ def init_state(arch: Architecture | str, runs: Runs, protocol: SweepProtocol, se
         raise ValueError("no runs to simulate (Runs is empty)")
     weights = np.empty((b, n), np.float32)
     teacher = np.empty((b, n), np.float32)
-    inputs = np.empty((b, arch.sizes[0], p), np.float32)
+    shared_x = None
+    if protocol.inputs == "shared":
+        shared_x = shared_input_set(seed, arch.sizes[0], p)
+        inputs = np.broadcast_to(shared_x, (b, *shared_x.shape))
+    else:
+        inputs = np.empty((b, arch.sizes[0], p), np.float32)
     draws = []
     xi_mask = protocol.xi_mask(arch)
     for j, rid in enumerate(runs.run_id):
@@ -93,14 +109,17 @@ def init_state(arch: Architecture | str, runs: Runs, protocol: SweepProtocol, se
         z = g.standard_normal()
         teacher[j] = t
         weights[j] = t * np.float32(1.0 + protocol.init_scale * z)
-        inputs[j] = g.standard_normal((arch.sizes[0], p), dtype=np.float32)
+        if shared_x is None:
+            inputs[j] = g.standard_normal((arch.sizes[0], p), dtype=np.float32)
         draws.append(_Draws(g, n, p, protocol.batch_size, protocol.bootstrap, xi_mask))
     targets = networks.activations(arch, networks.unpack(teacher, arch), inputs)[-1].astype(np.float32)
     moments = None
     if len(arch.shapes) == 1:
         iu, ju = np.triu_indices(arch.sizes[0])
-        moments = inputs[:, iu, :] * inputs[:, ju, :]
-    return State(arch, protocol, runs, weights, teacher, inputs, targets, draws, moments=moments)
+        moments = shared_x[iu] * shared_x[ju] if shared_x is not None else inputs[:, iu, :] * inputs[:, ju, :]
+    return State(
+        arch, protocol, runs, weights, teacher, inputs, targets, draws, moments=moments, shared_x=shared_x
+    )
 
 
 # ----------------------------------------------------------------------------- the batched step
@@ -133,7 +152,8 @@ def _step_chunk(
     """Advance the networks in ``sl`` by ``m`` steps (m ≤ a draw block's remainder)."""
     arch, proto = state.arch, state.protocol
     w = state.weights[sl]
-    x, y = state.inputs[sl], state.targets[sl]
+    x = state.shared_x if state.shared_x is not None else state.inputs[sl]  # (i, P) or (c, i, P)
+    y = state.targets[sl]
     c = w.shape[0]
     nl = len(arch.shapes)
     o, p = arch.sizes[-1], proto.n_inputs
@@ -152,7 +172,10 @@ def _step_chunk(
     wmats = networks.unpack(w, arch)
     denom = o * (proto.batch_size if proto.bootstrap else p)
     full_weight = np.float32(2.0 / denom)
-    cov = linear_moments(state.moments[sl], counts) if nl == 1 else None
+    if nl == 1:
+        cov = linear_moments(state.moments if state.shared_x is not None else state.moments[sl], counts)
+    else:
+        cov = None
     if cov is None:
         full = work.views(c, p)
         weights = None if counts is None else counts * full_weight  # (m, c, P): 2·count/denom

@@ -33,7 +33,10 @@ class Work:
         self.back = [np.empty(c * s * p, np.float32) for s in self.hidden]
         self.out = np.empty(c * self.o * p, np.float32)
         self.d = np.empty(c * self.o * p, np.float32)
-        self.gaug = [np.empty((c, o, i + 1), np.float32) for o, i in arch.shapes[1:]]
+        # weight gradients computed transposed, (inputs+1) × outputs per network: the product
+        # [t; 1] @ dᵀ ran 1.2-1.3× faster than d @ [t; 1]ᵀ here (one thread, 24 networks)
+        self.gaug = [np.empty((c, i + 1, o), np.float32) for o, i in arch.shapes[1:]]
+        self.g0t = np.empty((c, arch.sizes[0], arch.sizes[1]), np.float32)
         if not sig and self.hidden:
             raise ValueError("hidden layers without a sigmoid are not supported by the batched engine")
 
@@ -55,6 +58,7 @@ class Work:
             "out": self.out[: c * self.o * k].reshape(c, self.o, k),
             "d": self.d[: c * self.o * k].reshape(c, self.o, k),
             "gaug": [g[:c] for g in self.gaug],
+            "g0t": self.g0t[:c],
         }
 
 
@@ -68,8 +72,12 @@ def nonlinear_loss_grad(
 ) -> np.ndarray:
     """Batch error (float64) of one step on inputs x (c, i, k) and targets y (c, o, k), each
     sample weighted by ``weight`` (c, k) = 2·count/denom (or a scalar); the float32 gradient is
-    written into ``gmats``.  ``v``: the work views of :meth:`Work.views` for (c, k)."""
-    c = x.shape[0]
+    written into ``gmats``.  ``v``: the work views of :meth:`Work.views` for (c, k).
+
+    Inputs shared by the c networks, x (i, k), make the first layer's forward product and its
+    weight gradient each one matrix product, (c·h × i) @ (i × k) and (c·h × k) @ (k × i)."""
+    c = y.shape[0]
+    shared = x.ndim == 2
     nl = len(wmats)
     hid, hid_t, hid_sq, back = v["hid"], v["hid_t"], v["hid_sq"], v["back"]
     out, d, gaug = v["out"], v["d"], v["gaug"]
@@ -83,8 +91,14 @@ def nonlinear_loss_grad(
             a_mat = np.concatenate([wl, wl.sum(axis=2, keepdims=True)], axis=2)
             a_mat *= np.float32(0.5)
         if layer < nl - 1:  # hidden: store t = tanh(a/2)
-            np.matmul(a_mat * np.float32(0.5), s_in, out=hid_t[layer])
-            np.tanh(hid_t[layer], out=hid_t[layer])
+            if layer == 0 and shared:  # one product for all networks, into a contiguous scratch
+                h0 = a_mat.shape[1]
+                scratch = hid_sq[0]
+                np.matmul((a_mat * np.float32(0.5)).reshape(c * h0, -1), x, out=scratch.reshape(c * h0, -1))
+                np.tanh(scratch, out=hid_t[0])
+            else:
+                np.matmul(a_mat * np.float32(0.5), s_in, out=hid_t[layer])
+                np.tanh(hid_t[layer], out=hid_t[layer])
             s_in = hid[layer]
         else:
             np.matmul(a_mat, s_in, out=out)
@@ -98,12 +112,17 @@ def nonlinear_loss_grad(
     # backward
     dl = d
     for layer in range(nl - 1, -1, -1):
-        if layer == 0:
-            np.matmul(dl, np.swapaxes(x, 1, 2), out=gmats[0])
-        else:
+        if layer == 0 and shared:
+            g0 = gmats[0]
+            g0[...] = (dl.reshape(c * g0.shape[1], -1) @ x.T).reshape(g0.shape)
+        elif layer == 0:  # (X dᵀ)ᵀ: the transposed product is the faster one
+            g0t = v["g0t"]
+            np.matmul(x, np.swapaxes(dl, 1, 2), out=g0t)
+            np.copyto(gmats[0], np.swapaxes(g0t, 1, 2))
+        else:  # ([t; 1] dᵀ)ᵀ, then the ones-row's column folded in: W σ = [W/2, W·1/2] @ [t; 1]
             ga = gaug[layer - 1]
-            np.matmul(dl, np.swapaxes(hid[layer - 1], 1, 2), out=ga)
-            np.add(ga[:, :, :-1], ga[:, :, -1:], out=gmats[layer])
+            np.matmul(hid[layer - 1], np.swapaxes(dl, 1, 2), out=ga)
+            np.add(np.swapaxes(ga[:, :-1, :], 1, 2), np.swapaxes(ga[:, -1:, :], 1, 2), out=gmats[layer])
             gmats[layer] *= np.float32(0.5)
             # dL/da = (W/4)ᵀ d ⊙ (1 − t²)
             bk = back[layer - 1]
@@ -123,16 +142,23 @@ def linear_moments(moments: np.ndarray, counts: np.ndarray | None) -> np.ndarray
     A linear network with zero biases has residual r_s = (W − W_T) x_s, so its batch error and
     gradient need only C: ``moments`` holds the distinct entries of x_s x_sᵀ (State.moments), and
     one batched product with the block's bootstrap counts (or the plain sum for full batches)
-    gives C for every step of the block.
+    gives C for every step of the block.  Shared inputs, ``moments`` (i(i+1)/2, P), make it one
+    product for all networks and steps; without bootstrap counts the result then has one row
+    (c = 1) that broadcasts over the networks.
     """
-    c, k, _ = moments.shape
+    k = moments.shape[-2]
     i = int(round((np.sqrt(8 * k + 1) - 1) / 2))
     iu, ju = np.triu_indices(i)
-    if counts is None:
-        cu = moments.sum(axis=2, dtype=np.float32)[:, :, None]  # (c, k, 1)
+    if moments.ndim == 2:  # shared inputs
+        if counts is None:
+            cu = moments.sum(axis=1, dtype=np.float32)[None, None, :]  # (1, 1, k)
+        else:
+            m, c, p = counts.shape
+            cu = (counts.reshape(m * c, p) @ moments.T).reshape(m, c, k).transpose(1, 0, 2)  # (c, m, k)
+    elif counts is None:
+        cu = np.swapaxes(moments.sum(axis=2, dtype=np.float32)[:, :, None], 1, 2)  # (c, 1, k)
     else:
-        cu = np.matmul(moments, np.swapaxes(counts, 0, 1).transpose(0, 2, 1))  # (c, k, m)
-    cu = np.swapaxes(cu, 1, 2)
+        cu = np.swapaxes(np.matmul(moments, np.swapaxes(counts, 0, 1).transpose(0, 2, 1)), 1, 2)  # (c, m, k)
     cov = np.empty(cu.shape[:2] + (i, i), np.float32)
     cov[:, :, iu, ju] = cu
     cov[:, :, ju, iu] = cu

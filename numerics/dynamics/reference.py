@@ -2,7 +2,8 @@
 
 An independent ground truth for the batched engine, kept deliberately simple and separate from
 :mod:`plasticity.numerics.dynamics.kernels`: it consumes the same random draws (same seed → same
-trajectories to float32 rounding) and is the baseline of the benchmark's batching speed-up.
+trajectories to float32 rounding) and writes the stored reference sweep (tests/data).  The
+benchmark's yardstick is the vectorised numpy reference, ``plasticity.benchmarks.vectorised``.
 It computes σ directly as 1/2 + tanh(a/2)/2, the gradient by plain backpropagation per network.
 """
 
@@ -40,7 +41,7 @@ def simulate_reference(
     """The straightforward path: a Python loop over networks and steps, plain 2-D numpy maths.
 
     Consumes the same random draws as :func:`simulate` (same seed → same trajectories to float32
-    rounding); it is the baseline of the benchmark's batching speed-up.  No run extension.
+    rounding); the ground truth of the stored reference sweep.  No run extension.
     """
     arch = resolve_arch(arch)
     state = init_state(arch, runs, protocol, seed)
