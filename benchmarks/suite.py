@@ -20,7 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from plasticity.benchmarks import curvature, landscape_simulate, machine, pipeline, roofline, sweeps, yardstick
+from plasticity.benchmarks import (
+    curvature,
+    landscape_simulate,
+    machine,
+    pipeline,
+    roofline,
+    sweeps,
+    yardstick,
+)
 from plasticity.benchmarks.commands import time_command
 from plasticity.numerics.files import atomic_write_text, json_text
 

@@ -341,8 +341,8 @@ CATALOGUE: tuple[Mutant, ...] = (
     Mutant(
         "matfree_newton_sign",
         "numerics/matfree.py",
-        "s, info = spla.minres(op, -g, rtol=rtol, maxiter=maxiter, callback=count)",
-        "s, info = spla.minres(op, g, rtol=rtol, maxiter=maxiter, callback=count)",
+        "s, Hs, iterations, converged = minres_solve(op, -g, rtol=rtol, maxiter=maxiter)",
+        "s, Hs, iterations, converged = minres_solve(op, g, rtol=rtol, maxiter=maxiter)",
         "sign",
         "the matrix-free Newton step solves Hs = ∇F: it points up the gradient, s = +(∇²F)⁻¹∇F",
     ),
