@@ -294,3 +294,33 @@ def test_progress_bar_leaves_non_tty_output_clean(
     assert main([*args, "--steps", "30", "--reps", "2", "--quiet"]) == 0
     out, err = capsys.readouterr()
     assert "simulated (min ‖∇F‖)" in out and err == ""
+
+
+@pytest.mark.parametrize("rule", ["gradient", "noisy_gradient", "zeroth_order", "newton", "beeline"])
+def test_a_supplied_hessian_is_evaluated_at_most_once_per_row_per_step(rule: str) -> None:
+    """A module with per-point F, ∇F and ∇²F only (the usual user module): the dynamics,
+    including the Q window, need at most one Hessian per row per step (the Newton rule's solve
+    and the Q's share it); they once built about three."""
+    calls = {"hess": 0}
+
+    def counted_hess(w: np.ndarray) -> np.ndarray:
+        calls["hess"] += 1
+        return LOG.loss_hess(w)
+
+    L = FunctionLandscape(LOG.loss, 4, grad=LOG.loss_grad, hess=counted_hess, w_star=LOG.trained())
+    steps, reps, ratios = 12, 2, [0.5, 1.0, 1.5]
+    simulate(
+        L,
+        W0,
+        rule=rule,
+        eps_norm=0.02,
+        ratios=ratios,
+        steps=steps,
+        reps=reps,
+        rng=np.random.default_rng(0),
+        window=steps,
+        record_q=True,
+        noise_to_signal=1.0 if rule == "noisy_gradient" else None,
+    )
+    rows = reps * len(ratios)
+    assert calls["hess"] <= rows * steps
