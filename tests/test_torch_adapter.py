@@ -34,7 +34,7 @@ from plasticity.checks.landscape.analysis import analyse  # noqa: E402
 from plasticity.checks.testing import claim_checks  # noqa: E402
 from plasticity.landscapes import Landscape, TorchLandscape, from_torch  # noqa: E402
 from plasticity.numerics import curvature  # noqa: E402
-from plasticity.numerics.landscapes import torch_model  # noqa: E402
+from plasticity.numerics.landscapes import autodiff, torch_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 D, WIDTH, C, B = 10, 16, 3, 200  # N = 16·10 + 16 + 3·16 + 3 = 227
@@ -225,7 +225,7 @@ def test_bad_input_is_one_line_value_error(trained, monkeypatch: pytest.MonkeyPa
         with pytest.raises(ValueError, match=words) as info:
             call()
         assert "\n" not in str(info.value)
-    monkeypatch.setattr(torch_model, "HESSIAN_MAX_N", 100)
+    monkeypatch.setattr(autodiff, "HESSIAN_MAX_N", 100)
     with pytest.raises(ValueError, match="N=227"):
         trained["L"].hessian(trained["L"].w0)
     monkeypatch.setitem(__import__("sys").modules, "torch", None)

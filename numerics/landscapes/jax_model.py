@@ -15,7 +15,7 @@ model's parameters) and ``batch`` any pytree of data held fixed:
 * **derivatives**: ∇F by ``jax.grad``; ∇²F·v forward-over-reverse (``jax.jvp`` of
   ``jax.grad``), vectorised over many v or many (w, v) pairs by ``jax.vmap`` in chunks of
   ``chunk`` rows; every transform is ``jax.jit``-compiled once per chunk shape.  The dense
-  Hessian is assembled from HVPs of basis vectors and refused above ``HESSIAN_MAX_N``.
+  Hessian is assembled from HVPs of basis vectors and refused above ``autodiff.HESSIAN_MAX_N``.
 
 jax is imported when a landscape is built, never when this module is imported.
 """
@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from plasticity.numerics.landscapes.base import check_batch, check_directions, check_point
-from plasticity.numerics.landscapes.torch_model import HESSIAN_MAX_N, _dense_hessian, _first_line
+from plasticity.numerics.landscapes.autodiff import AutodiffLandscape, first_line
+from plasticity.numerics.landscapes.base import check_batch, check_point
 
-__all__ = ["HESSIAN_MAX_N", "JaxLandscape", "from_jax", "import_jax"]
+__all__ = ["JaxLandscape", "from_jax", "import_jax"]
 
 
 def import_jax() -> Any:
@@ -52,7 +52,7 @@ def _x64_context(jax: Any) -> Callable[[bool], contextlib.AbstractContextManager
     return ctx
 
 
-class JaxLandscape:
+class JaxLandscape(AutodiffLandscape):
     """F(w) = ``loss_fn(unflatten(w), batch)`` for a JAX loss (see the module docstring).
 
     Built by :func:`from_jax`.  ``w0`` holds the parameters passed in, flattened: the natural
@@ -144,9 +144,9 @@ class JaxLandscape:
             try:
                 return fn(*args)
             except (ValueError, FileNotFoundError) as exc:
-                raise ValueError(f"jax could not evaluate {what}: {_first_line(exc)}") from None
+                raise ValueError(f"jax could not evaluate {what}: {first_line(exc)}") from None
             except Exception as exc:  # noqa: BLE001 - the user's loss failing is the user's error
-                raise ValueError(f"jax could not evaluate {what}: {_first_line(exc)}") from None
+                raise ValueError(f"jax could not evaluate {what}: {first_line(exc)}") from None
 
     @staticmethod
     def _numpy(x: Any, what: str) -> np.ndarray:
@@ -183,33 +183,8 @@ class JaxLandscape:
         """∇F(w), exact (reverse mode)."""
         return self._numpy(self._call("∇F", self._grad, check_point(w, self.n), self._batch), "∇F")
 
-    def hvp(self, w: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """∇²F(w)·v for v (n,) or (k, n), exact (forward over reverse), vectorised over rows."""
-        w = check_point(w, self.n)
-        v = check_directions(v, self.n)
-        if v.ndim == 1:
-            return self._numpy(self._call("∇²F·v", self._hvp, w, v, self._batch), "∇²F·v")
-        return self._chunked("∇²F·v", self._hvp_many, w, v)
-
-    def hvp_batch(self, W: np.ndarray, V: np.ndarray) -> np.ndarray:
-        """Row-paired ∇²F(W[i])·V[i], vectorised."""
-        W = check_batch(W, self.n)
-        V = check_batch(V, self.n, "V")
-        if V.shape != W.shape:
-            raise ValueError(f"V must have the shape of W {W.shape}; got {V.shape}")
-        return self._chunked("∇²F·v", self._hvp_pairs, W, V)
-
-    def hessian(self, w: np.ndarray) -> np.ndarray:
-        """∇²F(w) dense, from HVPs of basis vectors; refused above N = HESSIAN_MAX_N."""
-        return _dense_hessian(self, w)
-
-    def loss_batch(self, W: np.ndarray) -> np.ndarray:
-        """F at each row of W (k, n)."""
-        return self._chunked("F", self._loss_many, check_batch(W, self.n))
-
-    def grad_batch(self, W: np.ndarray) -> np.ndarray:
-        """∇F at each row of W (k, n)."""
-        return self._chunked("∇F", self._grad_many, check_batch(W, self.n))
+    def _hvp_one(self, w: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return self._numpy(self._call("∇²F·v", self._hvp, w, v, self._batch), "∇²F·v")
 
     def loss_grad_batch(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(F, ∇F) at each row of W from one reverse pass per row."""

@@ -18,7 +18,7 @@ set), as a function of the model's trainable parameters flattened into one vecto
   ``torch.func.jvp`` of ``torch.func.grad`` (one HVP costs a few forward passes), vectorised
   over many v or many (w, v) pairs by ``torch.func.vmap`` in chunks of ``chunk`` rows (the
   memory of a chunk is ``chunk`` × the activations of one forward pass).  The dense Hessian
-  is assembled from HVPs of basis vectors and refused above :data:`HESSIAN_MAX_N`.
+  is assembled from HVPs of basis vectors and refused above ``autodiff.HESSIAN_MAX_N``.
 
 torch is imported when a landscape is built, never when this module is imported.
 """
@@ -31,12 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from plasticity.numerics.landscapes.base import check_batch, check_directions, check_point
+from plasticity.numerics.landscapes.autodiff import AutodiffLandscape, first_line
+from plasticity.numerics.landscapes.base import check_batch, check_point
 
-__all__ = ["HESSIAN_MAX_N", "TorchLandscape", "from_torch", "import_torch"]
-
-#: largest N for which ``hessian`` assembles the dense N×N matrix (N² float64 = 200 MB here)
-HESSIAN_MAX_N = 5000
+__all__ = ["TorchLandscape", "from_torch", "import_torch"]
 
 
 def import_torch() -> Any:
@@ -49,12 +47,7 @@ def import_torch() -> Any:
     return torch
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-class TorchLandscape:
+class TorchLandscape(AutodiffLandscape):
     """F(w) of a ``torch.nn.Module`` and a loss over one batch (see the module docstring).
 
     Built by :func:`from_torch`.  ``w0`` holds the model's own parameters, flattened: the
@@ -87,7 +80,7 @@ class TorchLandscape:
         try:
             module = copy.deepcopy(model)
         except Exception as exc:  # noqa: BLE001 - any failure to copy is reported in one line
-            raise ValueError(f"cannot copy the model: {_first_line(exc)}") from None
+            raise ValueError(f"cannot copy the model: {first_line(exc)}") from None
         module = module.to(self.dtype).eval()
         trainable = [(name, p) for name, p in module.named_parameters() if p.requires_grad]
         if not trainable:
@@ -150,7 +143,7 @@ class TorchLandscape:
         except (ValueError, FileNotFoundError):
             raise
         except Exception as exc:  # noqa: BLE001 - the model or loss failing is the user's error
-            raise ValueError(f"torch could not evaluate {what}: {_first_line(exc)}") from None
+            raise ValueError(f"torch could not evaluate {what}: {first_line(exc)}") from None
 
     def _numpy(self, t: Any, what: str) -> np.ndarray:
         arr = t.detach().cpu().numpy().astype(np.float64)
@@ -182,33 +175,8 @@ class TorchLandscape:
         w = check_point(w, self.n)
         return self._numpy(self._call("∇F", self._grad, self._tensor(w)), "∇F")
 
-    def hvp(self, w: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """∇²F(w)·v for v (n,) or (k, n), exact (forward over reverse), vectorised over rows."""
-        w = check_point(w, self.n)
-        v = check_directions(v, self.n)
-        if v.ndim == 1:
-            return self._numpy(self._call("∇²F·v", self._hvp, self._tensor(w), self._tensor(v)), "∇²F·v")
-        return self._chunked("∇²F·v", self._hvp_many, w, v)
-
-    def hvp_batch(self, W: np.ndarray, V: np.ndarray) -> np.ndarray:
-        """Row-paired ∇²F(W[i])·V[i], vectorised."""
-        W = check_batch(W, self.n)
-        V = check_batch(V, self.n, "V")
-        if V.shape != W.shape:
-            raise ValueError(f"V must have the shape of W {W.shape}; got {V.shape}")
-        return self._chunked("∇²F·v", self._hvp_pairs, W, V)
-
-    def hessian(self, w: np.ndarray) -> np.ndarray:
-        """∇²F(w) dense, from HVPs of basis vectors; refused above N = HESSIAN_MAX_N."""
-        return _dense_hessian(self, w)
-
-    def loss_batch(self, W: np.ndarray) -> np.ndarray:
-        """F at each row of W (k, n)."""
-        return self._chunked("F", self._loss_many, check_batch(W, self.n))
-
-    def grad_batch(self, W: np.ndarray) -> np.ndarray:
-        """∇F at each row of W (k, n)."""
-        return self._chunked("∇F", self._grad_many, check_batch(W, self.n))
+    def _hvp_one(self, w: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return self._numpy(self._call("∇²F·v", self._hvp, self._tensor(w), self._tensor(v)), "∇²F·v")
 
     def loss_grad_batch(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(F, ∇F) at each row of W from one reverse pass per row."""
@@ -233,18 +201,6 @@ class TorchLandscape:
     def __repr__(self) -> str:
         kind = type(self._module).__name__
         return f"TorchLandscape({kind}, N={self.n}, {str(self.dtype).removeprefix('torch.')}, eval mode)"
-
-
-def _dense_hessian(landscape: Any, w: np.ndarray) -> np.ndarray:
-    """The dense Hessian of an autodiff landscape from its HVPs, refused above HESSIAN_MAX_N."""
-    if landscape.n > HESSIAN_MAX_N:
-        raise ValueError(
-            f"the dense Hessian of N={landscape.n} parameters needs {landscape.n}² numbers "
-            f"(limit N ≤ {HESSIAN_MAX_N}); use HVPs (hvp, or the curvature estimators) instead"
-        )
-    from plasticity.numerics.curvature import dense_hessian
-
-    return dense_hessian(landscape, w)
 
 
 def _torch_dtype(torch: Any, dtype: Any) -> Any:
