@@ -184,8 +184,10 @@ def test_above_the_dense_threshold_the_report_is_matrix_free_and_never_dense(
     w = np.random.default_rng(3).standard_normal(n)
     rep = analyse(NoDense(lam), w, minimum=np.zeros(n))  # --minimum asks ‖∇²F(w*)‖ too
     assert rep.method == "matrix-free"
-    # a diagonal H: every Rademacher probe gives Tr/N exactly, so one block decides it
-    assert rep.trace_over_n == pytest.approx(1.0, rel=1e-12)
+    # a diagonal H, where plain Hutchinson would be exact; the deflated probes (P H P is not
+    # diagonal) vary, and Tr/N = 1 must lie within the printed interval (bound + z s.e.)
+    assert rep.matrix_free["trace_sketch"] > 0
+    assert abs(rep.trace_over_n - 1.0) <= half(rep, "trace_over_n")
     assert rep.lambda_min == pytest.approx(0.5, abs=half(rep, "lambda_min") + 1e-12)
     assert rep.lambda_max == pytest.approx(1.5, abs=half(rep, "lambda_max") + 1e-12)
 
