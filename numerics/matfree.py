@@ -577,8 +577,9 @@ def trace_over_n_adaptive(
     P∇²F P (probe z, one HVP of Pz).  For Q fixed before the probes are drawn this is unbiased
     for any Q, and its standard error (sample s.d. of the probes/√probes) is that of the
     deflated operator, Var = 2(‖P∇²F P‖_F² − Σ (P∇²F P)ᵢᵢ²), far below plain Hutchinson's when
-    Q holds the eigenvalues that dominate ‖∇²F‖_F.  ``basis`` gives Q; ``sketch`` = k > 0 draws
-    it by :func:`sketch_basis` (Hutch++: k + k HVPs), at most SKETCH_ELEMENTS/N directions.
+    Q holds the eigenvalues that dominate ‖∇²F‖_F (on a diagonal ∇²F, where plain probes are
+    exact, PHP is not diagonal and the deflated probes vary).  ``basis`` gives Q; ``sketch`` = k > 0 draws
+    it by :func:`sketch_basis` (Hutch++: k + k HVPs), at most SKETCH_ELEMENTS/N and N/4 directions.
 
     ``boundaries`` are pairs (b, e): the comparison of Tr/N with a number b known to within e.
     It is decided when |mean − b| > z·stderr + bias + e, where bias bounds the operator's
@@ -620,7 +621,8 @@ def trace_over_n_adaptive(
         how = f"exact: Σ of the {n} diagonal entries eᵢᵀ∇²F eᵢ from HVPs (N ≤ max_probes)"
         return TraceEstimate(Figure(value, bias, 0.0, how), n, not open_, tuple(open_))
     if basis is None and sketch:
-        basis = sketch_basis(op, min(int(sketch), max(1, SKETCH_ELEMENTS // n), n - 1), gen)
+        # at most N/4 directions: a sketch near N costs 2N products, more than the exact diagonal
+        basis = sketch_basis(op, max(1, min(int(sketch), SKETCH_ELEMENTS // n, n // 4)), gen)
     exact_part, k = 0.0, 0
     products: Callable[[np.ndarray], np.ndarray] = op.hvp_rows
     if basis is not None:
