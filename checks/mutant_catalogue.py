@@ -341,10 +341,26 @@ CATALOGUE: tuple[Mutant, ...] = (
     Mutant(
         "matfree_newton_sign",
         "numerics/matfree.py",
-        "s, Hs, iterations, converged = minres_solve(op, -g, rtol=rtol, maxiter=maxiter)",
-        "s, Hs, iterations, converged = minres_solve(op, g, rtol=rtol, maxiter=maxiter)",
+        "s, Hs, iterations, converged = minres_solve(op, -g, rtol=rtol, maxiter=cap)",
+        "s, Hs, iterations, converged = minres_solve(op, g, rtol=rtol, maxiter=cap)",
         "sign",
         "the matrix-free Newton step solves Hs = ∇F: it points up the gradient, s = +(∇²F)⁻¹∇F",
+    ),
+    Mutant(
+        "matfree_deflation_exact_part",
+        "numerics/matfree.py",
+        'exact_part = float(np.einsum("ki,ik->", HQ, Q)) / n',
+        'exact_part = float(np.einsum("ki,ik->", HQ, HQ.T)) / n',
+        "coefficient",
+        "deflated Hutchinson takes Tr(QᵀH²Q) for the sketched directions' part instead of Tr(QᵀHQ)",
+    ),
+    Mutant(
+        "matfree_deflation_projection",
+        "numerics/matfree.py",
+        "return Z - (Z @ Q) @ Q.T",
+        "return Z - (Z @ Q) @ Q.T / 2",
+        "coefficient",
+        "deflated Hutchinson's probes keep half of their component along the sketch: counted twice",
     ),
     Mutant(
         "matfree_lanczos_shift",

@@ -13,9 +13,10 @@ standard error:
   (:func:`q_figure`); Q[∇F] adds the error of ∇F itself;
 * the Newton step s = −(∇²F)⁻¹∇F by MINRES (indefinite-safe), its relative residual
   ‖Hs + ∇F‖/‖∇F‖, and Q[s] with the residual propagated into a bound (:func:`newton_step`);
-* Tr(∇²F)/N by Hutchinson's estimator with Rademacher probes, added in blocks until every
-  comparison it feeds is decided at :data:`CONFIDENCE_Z` standard errors, or a probe cap is
-  reached (:func:`trace_over_n_adaptive`).
+* Tr(∇²F)/N by Hutchinson's estimator with Rademacher probes, deflated by a sketched basis
+  whose part of the trace is taken exactly (Hutch++), probes added in blocks until every
+  comparison it feeds is decided at :data:`CONFIDENCE_Z` standard errors (and a requested
+  relative precision is reached), or a probe cap is reached (:func:`trace_over_n_adaptive`).
 
 Rounding bounds use the landscape's own machine epsilon, ``getattr(landscape, "eps", EPS)``,
 so a landscape computing in float32 gets float32 bounds.  :func:`matrix_free_curvature`
@@ -50,6 +51,7 @@ __all__ = [
     "hessian_norm",
     "q_figure",
     "newton_step",
+    "sketch_basis",
     "trace_over_n_adaptive",
     "matrix_free_curvature",
 ]
@@ -64,6 +66,16 @@ HVP_ROUNDING = 64
 #: floats per block of probe vectors (32 MiB in float64): bounds the memory of Hutchinson
 #: blocks and batched products to O(N) with a fixed constant
 BLOCK_ELEMENTS = 2**22
+#: floats of the trace's sketch basis (N×k, 128 MiB in float64): k ≤ SKETCH_ELEMENTS/N keeps
+#: it O(N) with a fixed constant
+SKETCH_ELEMENTS = 2**24
+#: directions of the trace's sketch (Hutch++), memory permitting: the Hessians of trained
+#: networks have a few dozen outlying eigenvalues that dominate Tr and Hutchinson's variance
+TRACE_SKETCH = 64
+#: MINRES iterations for the Newton step where ∇²F is not definite beyond its eigenvalue bounds:
+#: there no residual bounds Q[s] (its error is unbounded whatever the iteration count), so
+#: iterating to the full cap only spends products
+INDEFINITE_MINRES_ITERATIONS = 50
 
 
 @dataclass(frozen=True)
@@ -461,6 +473,7 @@ def newton_step(
     grad_error: float = 0.0,
     rtol: float = 1e-10,
     maxiter: int = 500,
+    indefinite_maxiter: int = INDEFINITE_MINRES_ITERATIONS,
 ) -> NewtonStep:
     """s = −(∇²F)⁻¹∇F by MINRES on the operator (symmetric, possibly indefinite), and Q[s].
 
@@ -469,19 +482,23 @@ def newton_step(
     ‖s − s*‖ ≤ (‖r‖ + ‖δ‖)/σ with σ ≤ min|λ(H)|, and |Q[s] − Q[s*]| ≤ 2‖H‖·‖ŝ − ŝ*‖ ≤
     4‖H‖·(‖r‖ + ‖δ‖)/(σ‖s‖).  σ is known when H is definite beyond the eigenvalues' bounds
     (σ = λ_min − bound, or |λ_max| − bound); otherwise H may be singular, the residual does
-    not bound Q[s], and its bound is ``inf`` with the reason.
+    not bound Q[s], and its bound is ``inf`` with the reason.  σ is known before solving, so
+    there MINRES stops after ``indefinite_maxiter`` iterations: no iteration count would give
+    Q[s] a bound, and a nearly singular ∇²F (a trained network's, e.g. the cross-entropy's
+    flat direction of the output biases) can need thousands of products to reach ``rtol``.
     """
     g = np.asarray(g, dtype=np.float64)
     g_norm = float(np.linalg.norm(g))
     if g_norm == 0:
         raise ValueError("the Newton step of a zero gradient is zero: Q[s] is undefined")
-    s, Hs, iterations, converged = minres_solve(op, -g, rtol=rtol, maxiter=maxiter)
+    lo, hi = extremes.min, extremes.max
+    sigma = max(lo.value - lo.bound, -(hi.value + hi.bound), 0.0)
+    cap = maxiter if sigma > 0 else min(maxiter, indefinite_maxiter)
+    s, Hs, iterations, converged = minres_solve(op, -g, rtol=rtol, maxiter=cap)
     r = float(np.linalg.norm(Hs + g))
     s_norm = float(np.linalg.norm(s))
     if s_norm == 0:
         raise ValueError("MINRES returned a zero Newton step")
-    lo, hi = extremes.min, extremes.max
-    sigma = max(lo.value - lo.bound, -(hi.value + hi.bound), 0.0)
     note = ""
     if sigma > 0:
         delta = grad_error + op.product_error(s, Hs) * s_norm
@@ -492,6 +509,8 @@ def newton_step(
             "∇²F is not definite beyond its eigenvalue bounds (it may be singular), so the MINRES "
             "residual does not bound the error of Q[s]"
         )
+        if not converged and cap < maxiter:
+            note += f"; MINRES was stopped after {cap} iterations for that reason (Q[s] is undecided)"
     how = f"MINRES, {iterations} iterations, relative residual {r / g_norm:.2g}"
     q = q_figure(op, s, Hv=Hs, how=how)
     return NewtonStep(s, r / g_norm, iterations, converged, Figure(q.value, q.bound + bound, 0.0, how), note)
@@ -503,16 +522,36 @@ def newton_step(
 @dataclass(frozen=True)
 class TraceEstimate:
     """Tr(∇²F)/N by Hutchinson: ``figure`` (value, bias bound, standard error), probes used, and
-    whether every comparison it was asked to decide was decided."""
+    whether every comparison it was asked to decide was decided; ``sketch`` is the number of
+    directions whose part of the trace was taken exactly (0: plain Hutchinson), ``precise``
+    whether a requested relative precision was reached."""
 
     figure: Figure
     probes: int
     decided: bool
     undecided: tuple[float, ...]  # the boundaries still within the interval
+    sketch: int = 0
+    precise: bool = True
 
 
 def _decided(mean: float, half: float, boundaries: Sequence[tuple[float, float]]) -> list[float]:
     return [b for b, extra in boundaries if abs(mean - b) <= half + extra]
+
+
+def _rademacher(gen: np.random.Generator, k: int, n: int) -> np.ndarray:
+    return gen.choice(np.array([-1.0, 1.0]), size=(k, n))
+
+
+def sketch_basis(op: HessianOperator, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Q (N, k), an orthonormal basis of the range of ∇²F·S for k Rademacher directions S: the
+    sketch of Hutch++ (Meyer, Musco, Musco & Woodruff 2021), which captures the largest
+    |eigenvalues| of ∇²F.  k HVPs; Q is drawn independently of any later probe."""
+    n = op.shape[0]
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k < n:
+        raise ValueError(f"the sketch size must be an integer in [1, N); got {k!r}")
+    HS = op.hvp_rows(_rademacher(rng, int(k), n))
+    Q, _ = np.linalg.qr(HS.T)
+    return Q
 
 
 def trace_over_n_adaptive(
@@ -523,20 +562,34 @@ def trace_over_n_adaptive(
     block: int = 32,
     max_probes: int = 1024,
     rel_stderr: float | None = None,
+    rel_error: float | None = None,
     rng: np.random.Generator | None = None,
     exact: bool | None = None,
+    sketch: int = 0,
+    basis: np.ndarray | None = None,
 ) -> TraceEstimate:
     """Tr(∇²F)/N by Hutchinson's estimator (Rademacher probes, :func:`curvature.hutchinson_samples`),
-    adding ``block`` probes at a time until it is decided on which side of every boundary it lies.
+    deflated by a basis Q whose part of the trace is taken exactly, adding ``block`` probes at
+    a time until it is decided on which side of every boundary it lies.
+
+    **Deflation.**  With orthonormal Q (N, k) and P = I − QQᵀ,
+    Tr ∇²F = Tr(Qᵀ∇²F Q) + Tr(P∇²F P): the first term from k HVPs, the second by Hutchinson on
+    P∇²F P (probe z, one HVP of Pz).  For Q fixed before the probes are drawn this is unbiased
+    for any Q, and its standard error (sample s.d. of the probes/√probes) is that of the
+    deflated operator, Var = 2(‖P∇²F P‖_F² − Σ (P∇²F P)ᵢᵢ²), far below plain Hutchinson's when
+    Q holds the eigenvalues that dominate ‖∇²F‖_F (on a diagonal ∇²F, where plain probes are
+    exact, PHP is not diagonal and the deflated probes vary).  ``basis`` gives Q; ``sketch`` = k > 0 draws
+    it by :func:`sketch_basis` (Hutch++: k + k HVPs), at most SKETCH_ELEMENTS/N and N/4 directions.
 
     ``boundaries`` are pairs (b, e): the comparison of Tr/N with a number b known to within e.
     It is decided when |mean − b| > z·stderr + bias + e, where bias bounds the operator's
     error on the trace (rounding; for differences of ∇F, the Richardson estimate on probes).
-    Sampling stops when every comparison is decided (and, with ``rel_stderr``, the standard
-    error is at most that fraction of |mean|), or at ``max_probes``: the undecided boundaries
-    are then returned, "undecided at this precision".  The standard error is that of the mean
-    of the probes (sample s.d./√probes); z is a normal quantile, so decisions assume the
-    mean of ≥ ``block`` probes is near normal.
+    Sampling stops when every comparison is decided and the requested precision is reached --
+    ``rel_stderr``: stderr ≤ that fraction of |mean|; ``rel_error``: the printed half-width
+    bias + z·stderr ≤ that fraction of |mean| -- or at ``max_probes``: the undecided
+    boundaries are then returned, "undecided at this precision", and ``precise`` is False if
+    the precision was not reached.  z is a normal quantile, so decisions assume the mean of
+    ≥ ``block`` probes is near normal.
 
     When N ≤ ``max_probes`` (or with ``exact`` True; False forces sampling) the trace is
     cheaper exactly: Σ eᵢᵀ∇²F eᵢ over the N basis
@@ -549,6 +602,9 @@ def trace_over_n_adaptive(
         raise ValueError(f"block must be an integer ≥ 2 (a standard error needs two probes); got {block!r}")
     if isinstance(max_probes, bool) or not isinstance(max_probes, int | np.integer) or max_probes < block:
         raise ValueError(f"max_probes must be an integer ≥ block ({block}); got {max_probes!r}")
+    for name, rel in (("rel_stderr", rel_stderr), ("rel_error", rel_error)):
+        if rel is not None and not (isinstance(rel, float | int) and math.isfinite(rel) and rel > 0):
+            raise ValueError(f"{name} must be a positive number; got {rel!r}")
     n = op.shape[0]
     gen = np.random.default_rng(0) if rng is None else rng
     bias = op.rounding_bound()
@@ -564,24 +620,60 @@ def trace_over_n_adaptive(
         open_ = _decided(value, bias, boundaries)
         how = f"exact: Σ of the {n} diagonal entries eᵢᵀ∇²F eᵢ from HVPs (N ≤ max_probes)"
         return TraceEstimate(Figure(value, bias, 0.0, how), n, not open_, tuple(open_))
+    if basis is None and sketch:
+        # at most N/4 directions: a sketch near N costs 2N products, more than the exact diagonal
+        basis = sketch_basis(op, max(1, min(int(sketch), SKETCH_ELEMENTS // n, n // 4)), gen)
+    exact_part, k = 0.0, 0
+    products: Callable[[np.ndarray], np.ndarray] = op.hvp_rows
+    if basis is not None:
+        Q = np.asarray(basis, dtype=np.float64)
+        if Q.ndim != 2 or Q.shape[0] != n or not 1 <= Q.shape[1] < n:
+            raise ValueError(f"basis must be an (N, k) array with 1 ≤ k < N = {n}; got shape {Q.shape}")
+        k = Q.shape[1]
+        HQ = op.hvp_rows(Q.T)
+        # Tr(QᵀHQ)/N; each unit column's product errs by ≤ the operator's error on a unit vector
+        exact_part = float(np.einsum("ki,ik->", HQ, Q)) / n
+        bias += k * op.rounding_bound() / n
+
+        def project(Z: np.ndarray) -> np.ndarray:
+            return Z - (Z @ Q) @ Q.T
+
+        def products(Z: np.ndarray) -> np.ndarray:  # P∇²F P z: zᵀ(P∇²F P)z = (Pz)ᵀ∇²F(Pz)
+            return project(op.hvp_rows(project(Z)))
+
+        if not op.hvp_exact:
+            bias += (
+                k
+                / n
+                * max(
+                    float(np.linalg.norm(op.difference_error(Q[:, i], HQ[i]))) + op.grad_error / op.step
+                    for i in range(min(4, k))
+                )
+            )
     samples = np.empty(0)
     while True:
-        k = min(block, max_probes - samples.size)
-        samples = np.concatenate([samples, hutchinson_samples(op.hvp_rows, n, k, gen)])
-        if samples.size == k and not op.hvp_exact:
+        m = min(block, max_probes - samples.size)
+        samples = np.concatenate([samples, hutchinson_samples(products, n, m, gen)])
+        if samples.size == m and not op.hvp_exact:
             # Richardson on a few probes: the truncation of the differences, averaged over
             # Rademacher directions, bounds its contribution to Tr/N; plus gradient noise δ/h
             # (per probe the error is ẑᵀ·err(ẑ) for ẑ = z/√N, at most |ẑ|ᵀ|err(ẑ)|)
-            Z = gen.choice(np.array([-1.0, 1.0]), size=(min(4, k), n)) / math.sqrt(n)
+            Z = _rademacher(gen, min(4, m), n) / math.sqrt(n)
             bias += max(float(np.abs(u) @ op.difference_error(u)) for u in Z) + op.grad_error / op.step
-        mean = float(np.mean(samples))
+        mean = exact_part + float(np.mean(samples))
         stderr = float(np.std(samples, ddof=1) / np.sqrt(samples.size))
         open_ = _decided(mean, z * stderr + bias, boundaries)
-        precise = rel_stderr is None or stderr <= rel_stderr * abs(mean)
+        precise = (rel_stderr is None or stderr <= rel_stderr * abs(mean)) and (
+            rel_error is None or bias + z * stderr <= rel_error * abs(mean)
+        )
         if (not open_ and precise) or samples.size >= max_probes:
             break
     how = f"Hutchinson, {samples.size} Rademacher probes"
-    return TraceEstimate(Figure(mean, bias, stderr, how), int(samples.size), not open_, tuple(open_))
+    if k:
+        how += f", deflated by {k} sketched directions (Hutch++)"
+    return TraceEstimate(
+        Figure(mean, bias, stderr, how), int(samples.size), not open_, tuple(open_), k, precise
+    )
 
 
 # --------------------------------------------------------------------------- the whole point
@@ -634,6 +726,8 @@ def matrix_free_curvature(
     z: float = CONFIDENCE_Z,
     max_probes: int = 1024,
     rel_stderr: float | None = None,
+    rel_error: float | None = None,
+    sketch: int = TRACE_SKETCH,
     lanczos_tol: float = 1e-6,
     seed: int = 0,
 ) -> MatrixFreeCurvature:
@@ -643,8 +737,10 @@ def matrix_free_curvature(
     Order: ∇F; Lanczos (which gives ‖∇²F‖ for the rounding bounds); the gradient's error bound
     (:func:`gradient_error_bound`); ``check(op, ‖∇²F‖, δ∇F, ∇F)``, a hook for consistency
     checks that may raise; Q[∇F] (its bound includes the gradient's direction error
-    2δ∇F/‖∇F‖), the Newton step, the beeline; finally Tr/N, sampled until its comparison with
-    0 and with each Q above is decided (:func:`trace_over_n_adaptive`).
+    2δ∇F/‖∇F‖), the Newton step, the beeline; finally Tr/N, deflated by a ``sketch`` of that
+    many directions (Hutch++; 0 for plain Hutchinson) and sampled until its comparison with 0
+    and with each Q above is decided and, with ``rel_stderr`` / ``rel_error``, precise to that
+    fraction (:func:`trace_over_n_adaptive`).
     """
     n = landscape.n
     w = check_point(w, n)
@@ -688,7 +784,14 @@ def matrix_free_curvature(
         if fig is not None and math.isfinite(fig.bound):
             boundaries.append((fig.value, fig.bound))
     trace = trace_over_n_adaptive(
-        op, boundaries=boundaries, z=z, max_probes=max_probes, rel_stderr=rel_stderr, rng=rng
+        op,
+        boundaries=boundaries,
+        z=z,
+        max_probes=max_probes,
+        rel_stderr=rel_stderr,
+        rel_error=rel_error,
+        sketch=sketch,
+        rng=rng,
     )
     return MatrixFreeCurvature(
         n=n,

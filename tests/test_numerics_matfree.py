@@ -224,3 +224,103 @@ def test_stationary_point_has_no_gradient_figures() -> None:
     cur = matfree.matrix_free_curvature(Quadratic(H), np.zeros(30))
     assert cur.stationary and cur.q_gradient is None and cur.newton is None
     assert cur.grad_norm <= cur.grad_error
+
+
+def low_rank_plus_noise(n: int, rank: int, seed: int) -> np.ndarray:
+    """A few large eigenvalues (10..100) over a bulk of small ones (±0.01): the shape of a trained
+    network's Hessian, where the outliers dominate both Tr and plain Hutchinson's variance."""
+    lam = np.random.default_rng(seed).uniform(-0.01, 0.01, n)
+    lam[:rank] = np.linspace(10.0, 100.0, rank)
+    return explicit(n, lam, seed=seed)
+
+
+def deflated_stderr(H: np.ndarray, Q: np.ndarray, probes: int) -> float:
+    """The exact standard error of the deflated estimator's mean of ``probes`` Rademacher probes
+    given Q: Var(zᵀDz) = 2(‖D‖_F² − Σ D_ii²) for D = PHP, P = I − QQᵀ; over N."""
+    P = np.eye(H.shape[0]) - Q @ Q.T
+    D = P @ H @ P
+    return math.sqrt(2 * (np.sum(D * D) - np.sum(np.diag(D) ** 2)) / probes) / H.shape[0]
+
+
+def test_deflated_hutchinson_is_unbiased_over_many_seeds() -> None:
+    n, runs = 300, 400
+    H = low_rank_plus_noise(n, 8, seed=11)
+    op = matfree.HessianOperator(HvpOnly(H), np.zeros(n))
+    op.hessian_norm = 100.0
+    # sketch 6 < rank 8: the deflated part keeps two outliers, so every estimate varies
+    values = np.array(
+        [
+            matfree.trace_over_n_adaptive(
+                op, boundaries=[], block=8, max_probes=8, sketch=6, rng=np.random.default_rng(s)
+            ).figure.value
+            for s in range(runs)
+        ]
+    )
+    spread = float(np.std(values, ddof=1))
+    assert spread > 0
+    # the mean of independent unbiased estimates is within Z_MC of its own standard error
+    assert abs(values.mean() - np.trace(H) / n) <= matfree.CONFIDENCE_Z * spread / math.sqrt(runs)
+
+
+def test_deflated_hutchinson_standard_error_is_the_exact_one_given_the_basis() -> None:
+    n, m = 400, 1024
+    H = low_rank_plus_noise(n, 8, seed=12)
+    op = matfree.HessianOperator(HvpOnly(H), np.zeros(n))
+    op.hessian_norm = 100.0
+    Q = matfree.sketch_basis(op, 5, np.random.default_rng(0))
+    assert np.allclose(Q.T @ Q, np.eye(5), atol=1e-12)
+    est = matfree.trace_over_n_adaptive(
+        op, boundaries=[], block=m, max_probes=m, basis=Q, exact=False, rng=np.random.default_rng(4)
+    )
+    se_true = deflated_stderr(H, Q, m)
+    assert est.sketch == 5 and est.probes == m
+    # relative error of a sample s.d. of m probes: √((κ₄ − 1)/(4m)), κ₄ ≤ 81 for a degree-2
+    # Rademacher chaos (Bonami)
+    assert est.figure.stderr == pytest.approx(se_true, rel=matfree.CONFIDENCE_Z * math.sqrt(80 / (4 * m)))
+    assert abs(est.figure.value - np.trace(H) / n) <= matfree.CONFIDENCE_Z * se_true
+
+
+def test_sketching_the_outliers_shrinks_the_standard_error() -> None:
+    n, m = 500, 64
+    H = low_rank_plus_noise(n, 10, seed=13)
+    op = matfree.HessianOperator(HvpOnly(H), np.zeros(n))
+    op.hessian_norm = 100.0
+    plain = matfree.trace_over_n_adaptive(
+        op, boundaries=[], block=m, max_probes=m, exact=False, rng=np.random.default_rng(5)
+    )
+    sketched = matfree.trace_over_n_adaptive(
+        op, boundaries=[], block=m, max_probes=m, exact=False, sketch=20, rng=np.random.default_rng(5)
+    )
+    # plain: s.d. ≈ √2‖H‖_F ≈ 250 per probe; the sketch of 20 ≥ rank 10 leaves the bulk, ≈ √2·0.006·√N
+    assert sketched.figure.stderr < 1e-3 * plain.figure.stderr
+    tr = np.trace(H) / n
+    assert (
+        abs(sketched.figure.value - tr)
+        <= matfree.CONFIDENCE_Z * sketched.figure.stderr + sketched.figure.bound
+    )
+
+
+def test_a_requested_relative_error_is_reached_or_reported() -> None:
+    n = 1100
+    H = explicit(n, DEFINITE[np.arange(n) % 150], seed=6)
+    op = matfree.HessianOperator(HvpOnly(H), np.zeros(n))
+    op.hessian_norm = 3.0
+    est = matfree.trace_over_n_adaptive(
+        op, boundaries=[], max_probes=4096, rel_error=0.02, exact=False, rng=np.random.default_rng(6)
+    )
+    assert est.precise and est.figure.halfwidth() <= 0.02 * abs(est.figure.value)
+    assert est.probes > 32  # one block of plain Hutchinson is not that precise here
+    capped = matfree.trace_over_n_adaptive(
+        op, boundaries=[], max_probes=32, rel_error=1e-4, exact=False, rng=np.random.default_rng(6)
+    )
+    assert not capped.precise and capped.probes == 32
+
+
+def test_newton_step_stops_early_where_no_residual_can_bound_q() -> None:
+    H = explicit(150, INDEFINITE, seed=3)
+    op = matfree.HessianOperator(HvpOnly(H), np.zeros(150))
+    ext = matfree.extreme_eigenvalues(op)
+    g = np.random.default_rng(5).standard_normal(150)
+    step = matfree.newton_step(op, g, ext, rtol=1e-300, indefinite_maxiter=7)
+    assert step.iterations <= 7 and not step.converged
+    assert step.q.bound == math.inf and "stopped after 7 iterations" in step.note

@@ -388,3 +388,17 @@ def test_cli_runs_the_torch_digits_example(capsys: pytest.CaptureFixture[str]) -
     L = _example("torch_digits").landscape()
     assert data["n_params"] == L.n == 2410
     assert data["loss"] == L.loss(L.w0)
+
+
+def test_default_vmap_chunk_follows_rows_times_n(trained) -> None:
+    from plasticity.numerics.landscapes.autodiff import CHUNK_ELEMENTS, MAX_CHUNK, default_chunk
+
+    # the N = 99,985 digits MLP on 1797 rows: 32 directions at once held ~3 GB of activations
+    assert default_chunk(1797, 99_985) == CHUNK_ELEMENTS // (1797 * 99_985) == 5
+    assert default_chunk(1797, 2410) == MAX_CHUNK  # small models keep vmap's batching
+    assert default_chunk(10**6, 10**6) == 1
+    L = trained["L"]
+    assert L.chunk == default_chunk(int(trained["X"].shape[0]), L.n)
+    assert (
+        from_torch(trained["model"], trained["criterion"], (trained["X"], trained["y"]), chunk=3).chunk == 3
+    )

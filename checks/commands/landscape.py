@@ -63,6 +63,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="matrix-free: most Hutchinson probes for Tr/N before a comparison is left undecided "
         "(default 1024)",
     )
+    parser.add_argument(
+        "--trace-rel-error",
+        type=float,
+        default=None,
+        metavar="R",
+        help="matrix-free: add Hutchinson probes until Tr/N's printed ± (bound + z standard errors, "
+        "z = 5) is at most R·|Tr/N|, e.g. 0.02 for ±2 %%, or until --max-probes",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no simulation progress bar on stderr")
     parser.add_argument(
@@ -83,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         matrix_free=True if args.matrix_free else None,
         max_probes=args.max_probes,
+        trace_rel_error=args.trace_rel_error,
         simulate=args.simulate,
         steps=args.steps,
         reps=args.reps,

@@ -140,13 +140,15 @@ def analyse(
     matrix_free: bool | None = None,
     max_probes: int = 1024,
     rel_stderr: float | None = None,
+    rel_error: float | None = None,
 ) -> LandscapeReport:
     """Evaluate the theory's quantities and claims on ``user``'s landscape at ``w``.
 
     ``matrix_free`` (default: when N > MAX_DENSE_N) uses ∇F and Hessian-vector products only,
     in O(N) memory, every figure with its error and Tr/N sampled with up to ``max_probes``
     Hutchinson probes (:func:`plasticity.checks.landscape.matrix_free.analyse_matrix_free`), and
-    with ``rel_stderr`` until its standard error is at most that fraction of |Tr/N|;
+    with ``rel_stderr`` until its standard error is at most that fraction of |Tr/N| (with
+    ``rel_error``: until its half-width, bound + z·standard error, is);
     otherwise the dense Hessian is built.
 
     ``minimum`` (w*) overrides the landscape's own ``w_star``.  The Newton step is
@@ -171,7 +173,14 @@ def analyse(
         from plasticity.checks.landscape.matrix_free import analyse_matrix_free
 
         return analyse_matrix_free(
-            user, w, w_star, levels, seed=seed, max_probes=max_probes, rel_stderr=rel_stderr
+            user,
+            w,
+            w_star,
+            levels,
+            seed=seed,
+            max_probes=max_probes,
+            rel_stderr=rel_stderr,
+            rel_error=rel_error,
         )
 
     point = check_at_point(user, w, seed=seed)

@@ -69,6 +69,7 @@ def analyse_matrix_free(
     max_probes: int = 1024,
     z: float = matfree.CONFIDENCE_Z,
     rel_stderr: float | None = None,
+    rel_error: float | None = None,
 ) -> LandscapeReport:
     """The report of :func:`plasticity.checks.landscape.analysis.analyse` from ∇F and HVPs only.
 
@@ -95,6 +96,7 @@ def analyse_matrix_free(
         z=z,
         max_probes=max_probes,
         rel_stderr=rel_stderr,
+        rel_error=rel_error,
         seed=seed,
     )
     if cur.stationary:
@@ -122,6 +124,13 @@ def analyse_matrix_free(
             f"Tr/N after {cur.trace.probes} probes (the cap, --max-probes): its interval at z = {z:g} still "
             f"contains {', '.join(sorted({f'{b:.4g}' for b in cur.trace.undecided}))}, so its comparisons "
             f"with {'that number' if len(cur.trace.undecided) == 1 else 'those numbers'} are {UNDECIDED}"
+        )
+    if not cur.trace.precise:
+        notes.append(
+            f"Tr/N after {cur.trace.probes} probes (the cap, --max-probes) has not reached the requested "
+            f"relative precision: its ± is {t_half:.2g}, {t_half / abs(trace.value):.2%} of |Tr/N|"
+            if trace.value
+            else f"Tr/N after {cur.trace.probes} probes is 0: no relative precision can be reached"
         )
     if not cur.extremes.converged:
         notes.append(
@@ -205,6 +214,8 @@ def analyse_matrix_free(
         "operator": cur.operator,
         "hvp_products": cur.products,
         "trace_probes": cur.trace.probes,
+        "trace_sketch": cur.trace.sketch,
+        "trace_precise": cur.trace.precise,
         "max_probes": max_probes,
         "trace_decided": cur.trace.decided,
         "lanczos_residuals": [cur.extremes.residual_min, cur.extremes.residual_max],

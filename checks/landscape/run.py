@@ -6,6 +6,7 @@ the command and the reproduce pipeline run the same code.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ def check_landscape(
     seed: int = 0,
     matrix_free: bool | None = None,
     max_probes: int = 1024,
+    trace_rel_error: float | None = None,
     simulate: bool = False,
     steps: int = 1500,
     reps: int = 4,
@@ -45,7 +47,8 @@ def check_landscape(
     The pieces are those of `plasticity landscape` (see :func:`plasticity.checks.landscape.spec.load`).
     With ``simulate`` the dynamics run ``steps`` steps × ``reps`` repetitions per rule and
     ratio, steady state being the last third.  ``matrix_free`` (default: above MAX_DENSE_N
-    parameters) uses ∇F and HVPs only, with up to ``max_probes`` Hutchinson probes.  The text
+    parameters) uses ∇F and HVPs only, with up to ``max_probes`` Hutchinson probes, and with
+    ``trace_rel_error`` until Tr/N's printed half-width is at most that fraction of it.  The text
     table goes to ``stdout``; with ``json`` the report is also written as JSON to that file,
     or with ``json="-"`` printed as JSON instead of the table.  ``progress`` shows the
     simulation's progress bar on stderr (only when it is a terminal).  Bad input raises
@@ -57,7 +60,11 @@ def check_landscape(
         raise ValueError(
             f"--max-probes must be an integer of at least 32 (one block of probes); got {max_probes!r}"
         )
-    report = analyse(user, w, seed=seed, matrix_free=matrix_free, max_probes=max_probes)
+    if trace_rel_error is not None and not (math.isfinite(trace_rel_error) and 0 < trace_rel_error < 1):
+        raise ValueError(f"--trace-rel-error must be a fraction in (0, 1); got {trace_rel_error!r}")
+    report = analyse(
+        user, w, seed=seed, matrix_free=matrix_free, max_probes=max_probes, rel_error=trace_rel_error
+    )
     if simulate:
         if steps < 2 or reps < 1:
             raise ValueError("--steps must be at least 2 and --reps at least 1")

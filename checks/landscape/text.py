@@ -62,7 +62,9 @@ def _matrix_free_header(report: LandscapeReport) -> list[str]:
         + ("  (stationary: within its error bound)" if report.stationary else ""),
         f"Tr(∇²F)/N     {_pm(report, 'trace_over_n', report.trace_over_n, '.6g')}  ("
         + (
-            f"s.e. {tr.get('stderr', 0):.2g}, {mf.get('trace_probes')} Hutchinson probes, "
+            f"s.e. {tr.get('stderr', 0):.2g}, {mf.get('trace_probes')} Hutchinson probes"
+            + (f" after {mf.get('trace_sketch')} sketched directions" if mf.get("trace_sketch") else "")
+            + ", "
             + (
                 "every comparison decided"
                 if mf.get("trace_decided")

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from plasticity.numerics.landscapes.autodiff import AutodiffLandscape, first_line
+from plasticity.numerics.landscapes.autodiff import AutodiffLandscape, default_chunk, first_line
 from plasticity.numerics.landscapes.base import check_batch, check_point
 
 __all__ = ["JaxLandscape", "from_jax", "import_jax"]
@@ -69,7 +69,7 @@ class JaxLandscape(AutodiffLandscape):
         *,
         dtype: str = "float64",
         w_star: np.ndarray | None = None,
-        chunk: int = 32,
+        chunk: int | None = None,
     ) -> None:
         jax = import_jax()
         self._jax = jax
@@ -78,9 +78,10 @@ class JaxLandscape(AutodiffLandscape):
         self.dtype = dtype
         if not callable(loss_fn):
             raise ValueError(f"loss_fn must be callable as loss_fn(params, batch); got {loss_fn!r}")
-        if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer) or chunk < 1:
+        if chunk is not None and (
+            isinstance(chunk, bool) or not isinstance(chunk, int | np.integer) or chunk < 1
+        ):
             raise ValueError(f"chunk must be a positive integer; got {chunk!r}")
-        self.chunk = int(chunk)
         self._scope = (lambda: _x64_context(jax)(True)) if dtype == "float64" else contextlib.nullcontext
         with self._scope():
             import jax.numpy as jnp
@@ -103,6 +104,11 @@ class JaxLandscape(AutodiffLandscape):
             self._batch = jax.tree_util.tree_map(cast, batch)
             flat, self._unravel = jax.flatten_util.ravel_pytree(params)
             self.n = int(flat.size)
+            # rows of data: the longest leading axis among the batch's arrays
+            rows = max(
+                (int(np.shape(x)[0]) for x in jax.tree_util.tree_leaves(batch) if np.ndim(x)), default=1
+            )
+            self.chunk = default_chunk(rows, self.n) if chunk is None else int(chunk)
             self.w0 = np.asarray(flat, dtype=np.float64)
             self.eps = float(jnp.finfo(dtype).eps)
             self._loss_fn = loss_fn
@@ -215,7 +221,7 @@ def from_jax(
     *,
     dtype: str = "float64",
     w_star: np.ndarray | None = None,
-    chunk: int = 32,
+    chunk: int | None = None,
 ) -> JaxLandscape:
     """The landscape F(w) = ``loss_fn(params, batch)`` of a JAX model.
 
@@ -223,6 +229,8 @@ def from_jax(
     pytree of data held fixed (usually the whole training set).  float64 by default, enabled
     only inside the landscape's own calls (module docstring of
     :mod:`plasticity.numerics.landscapes.jax_model`).  ``w0`` is ``params`` flattened, the
-    default point of ``plasticity landscape``.
+    default point of ``plasticity landscape``.  ``chunk`` (default
+    :func:`~plasticity.numerics.landscapes.autodiff.default_chunk` of the data's rows and N)
+    is how many products one vmap evaluates.
     """
     return JaxLandscape(loss_fn, params, batch, dtype=dtype, w_star=w_star, chunk=chunk)
