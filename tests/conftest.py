@@ -11,7 +11,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+#: test modules that load torch or JAX: both start thread pools, and a process forked after
+#: that (the sweep's and the pipeline's worker processes are forked on Linux) can deadlock, so
+#: these run after every other test of the session
+FRAMEWORK_MODULES = ("test_torch_adapter.py", "test_jax_adapter.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name in FRAMEWORK_MODULES)  # stable: order kept otherwise
     if config.getoption("--full"):
         return
     skip_slow = pytest.mark.skip(reason="paper-scale test: run with --full")
