@@ -26,6 +26,7 @@ a few blocks of N-vectors.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -429,6 +430,11 @@ class NewtonStep:
     note: str = ""
 
 
+#: the name of MINRES's relative tolerance: ``tol`` up to scipy 1.11, ``rtol`` from 1.12 (where
+#: ``tol`` became a deprecated alias, removed in 1.14); the test is the same
+_MINRES_RTOL = "rtol" if "rtol" in inspect.signature(spla.minres).parameters else "tol"
+
+
 def minres_solve(
     op: spla.LinearOperator,
     b: np.ndarray,
@@ -454,7 +460,7 @@ def minres_solve(
 
     x: np.ndarray | None = None
     for _ in range(restarts + 1):
-        x, info = spla.minres(op, b, x0=x, rtol=rtol, maxiter=maxiter, callback=count)
+        x, info = spla.minres(op, b, x0=x, maxiter=maxiter, callback=count, **{_MINRES_RTOL: rtol})
         Ax = op.matvec(x).reshape(-1)
         if target is None:
             return x, Ax, iterations, info == 0

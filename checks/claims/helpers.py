@@ -71,6 +71,14 @@ def within_rounding(error: float, scale: float, n: int, cond: float) -> float:
     return 1.0 - abs(error) / (scale * _rounding_tol(n, cond))
 
 
+def rademacher_variance(H: np.ndarray) -> float:
+    """Var(zᵀHz) for Rademacher z and symmetric H: 2(‖H‖_F² − Σ H_ii²) = 2·Σ_{i≠j} H_ij², summed
+    over the off-diagonal entries themselves (the difference of the two sums cancels
+    catastrophically when H is nearly diagonal: for H = I to rounding it leaves ~N·eps, not 0)."""
+    off = H - np.diag(np.diag(H))
+    return 2.0 * float(np.sum(off * off))
+
+
 def _cond(lam: np.ndarray) -> float:
     a = np.abs(lam)
     return float(a.max() / a[a > 0].min()) if np.any(a > 0) else 1.0
