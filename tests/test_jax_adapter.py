@@ -4,7 +4,6 @@ differences, float64 scoped to its own calls, and the adapter inside the toolkit
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 jax = pytest.importorskip("jax")
 
 import jax.numpy as jnp  # noqa: E402
+from digits_examples import load_example, write_factory  # noqa: E402
 from fd_bounds import EPS, assert_matches_fd  # noqa: E402
 
 from plasticity.checks.cli import main  # noqa: E402
@@ -177,31 +177,15 @@ def test_parametrize_with_checks_runs_on_a_jax_landscape(setup) -> None:
     assert gradient.holds == (report.predicted_ratio["gradient"] <= 1)
 
 
-def _example(name: str):  # noqa: ANN202
-    spec = importlib.util.spec_from_file_location(f"{name}_example", ROOT / "examples" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_cli_runs_a_factory_of_the_jax_digits_example_at_its_own_weights(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The example's network at width 4 (N = 310) through a module.py:factory SPEC, no --at."""
     pytest.importorskip("sklearn")
-    factory = tmp_path / "digits_factory.py"
-    example = str(ROOT / "examples" / "jax_digits.py")
-    factory.write_text(
-        "import importlib.util\n"
-        f"spec = importlib.util.spec_from_file_location('ex', {example!r})\n"
-        "ex = importlib.util.module_from_spec(spec)\n"
-        "spec.loader.exec_module(ex)\n"
-        "def landscape():\n"
-        "    return ex.make_landscape(width=4, steps=30)\n"
-    )
+    factory = write_factory(tmp_path, "jax_digits")
     assert main(["landscape", f"{factory}:landscape", "--json", "-"]) == 0
     data = json.loads(capsys.readouterr().out)
-    L = _example("jax_digits").make_landscape(width=4, steps=30)
+    L = load_example("jax_digits").make_landscape(width=4, steps=30)
     assert data["n_params"] == L.n == 310
     assert data["loss"] == L.loss(L.w0)  # the point is the trained weights w0
     g, H = L.grad(L.w0), L.hessian(L.w0)
@@ -215,6 +199,6 @@ def test_cli_runs_the_jax_digits_example(capsys: pytest.CaptureFixture[str]) -> 
     pytest.importorskip("sklearn")
     assert main(["landscape", str(ROOT / "examples" / "jax_digits.py") + ":landscape", "--json", "-"]) == 0
     data = json.loads(capsys.readouterr().out)
-    L = _example("jax_digits").landscape()
+    L = load_example("jax_digits").landscape()
     assert data["n_params"] == L.n == 2410
     assert data["loss"] == L.loss(L.w0)
